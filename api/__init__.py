@@ -1,0 +1,1 @@
+"""The Litestar edge: HTTP in, domain calls, HTTP out."""

@@ -1,0 +1,91 @@
+"""The composition root: create_app(settings) wires plugins, auth, CSRF, templates and routes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin, SQLAlchemySyncConfig
+from litestar import Litestar
+from litestar.config.allowed_hosts import AllowedHostsConfig
+from litestar.datastructures import ResponseHeader
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.security.session_auth import SessionAuth
+
+from api import security
+from api.controllers import audit as audit_routes
+from api.controllers import clients as client_routes
+from api.controllers import plans as plan_routes
+from api.controllers import session as session_routes
+from api.errors import EXCEPTION_HANDLERS
+from api.settings import Settings
+from careplans.db import make_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+def security_headers() -> list[ResponseHeader]:
+    return [
+        ResponseHeader(name="Content-Security-Policy", value=CSP),
+        ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+        ResponseHeader(name="Referrer-Policy", value="no-referrer"),
+        ResponseHeader(name="X-Frame-Options", value="DENY"),
+        ResponseHeader(name="Cross-Origin-Opener-Policy", value="same-origin"),
+        ResponseHeader(name="Permissions-Policy", value="camera=(), microphone=(), geolocation=()"),
+        # Personal data: never kept by browsers or proxies.
+        ResponseHeader(name="Cache-Control", value="no-store"),
+    ]
+
+
+API_ROUTES = [
+    session_routes.login, session_routes.logout, session_routes.me, session_routes.health,
+    client_routes.list_clients, client_routes.create_client, client_routes.get_client, client_routes.create_plan,
+    plan_routes.read_plan, plan_routes.patch_plan, plan_routes.list_versions, plan_routes.get_version,
+    plan_routes.diff, plan_routes.create_goal, plan_routes.update_goal, plan_routes.create_check_in,
+    plan_routes.sign, plan_routes.access_log,
+    audit_routes.verify, audit_routes.events,
+]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    engine = make_engine(settings.database_url)
+    alchemy = SQLAlchemySyncConfig(engine_instance=engine, session_dependency_key="db_session", create_all=False)
+    session_config = security.DatabaseSessionConfig(
+        alchemy=alchemy,
+        key=security.SESSION_COOKIE,
+        max_age=settings.session_idle_minutes * 60,
+        renew_on_access=True,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+    auth = SessionAuth(
+        retrieve_user_handler=security.make_retrieve_user(alchemy),
+        session_backend_config=session_config,
+        exclude=["^/health$", "^/schema", "^/static/", "^/login$", "^/s/", "^/favicon.ico$"],
+    )
+    csrf = security.csrf_config(settings.secret_key, settings.secure_cookies)
+    app = Litestar(
+        route_handlers=list(API_ROUTES),
+        plugins=[SQLAlchemyPlugin(config=alchemy)],
+        on_app_init=[auth.on_app_init],
+        middleware=[
+            DefineMiddleware(security.OriginCheckMiddleware, allowed_hosts=settings.allowed_hosts),
+            DefineMiddleware(security.SessionCSRFMiddleware, config=csrf),
+        ],
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=list(settings.allowed_hosts)),
+        response_headers=security_headers(),
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(title="careplans", version="0.1.0", path="/schema"),
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.csrf_config = csrf
+    return app

@@ -1,0 +1,110 @@
+"""Plans, their history, goals, check-ins and agreement."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Request, Response, get, patch, post
+from litestar.params import Parameter
+from sqlalchemy.orm import Session
+
+from api.deps import etag, if_match_version, transact
+from api.schemas import AgreementCreate, CheckInCreate, GoalCreate, GoalPatch, PlanPatch, to_plain
+from api.security import roles, viewer_of
+from careplans.plan_document import DocumentError
+from careplans.services import goals, plans
+
+READERS = roles("client", "keyworker", "clinician")
+WRITERS = roles("client", "keyworker")
+
+
+@get("/api/plans/{plan_id:str}", guards=[READERS], sync_to_thread=True, tags=["plans"], summary="Read a plan")
+def read_plan(request: Request, db_session: Session, plan_id: str) -> Response[dict]:
+    viewer = viewer_of(request)
+    view = transact(db_session, lambda: plans.read_plan(db_session, viewer, plan_id))
+    return Response(view, headers=etag(view["version"]))
+
+
+@patch("/api/plans/{plan_id:str}", guards=[WRITERS], sync_to_thread=True, tags=["plans"],
+       summary="Change about me, staying safe or the next review date")
+def patch_plan(request: Request, db_session: Session, plan_id: str, data: PlanPatch) -> Response[dict]:
+    viewer = viewer_of(request)
+    based_on = if_match_version(request)
+    body = to_plain(data)
+    result = transact(db_session, lambda: goals.patch_plan(
+        db_session, viewer, plan_id, based_on, body.get("about_me"), body.get("staying_safe"),
+        body.get("next_review_date", DocumentError)))
+    return Response(result.plan, headers=etag(result.version))
+
+
+@get("/api/plans/{plan_id:str}/versions", guards=[READERS], sync_to_thread=True, tags=["plans"],
+     summary="Version history")
+def list_versions(request: Request, db_session: Session, plan_id: str) -> list[dict]:
+    viewer = viewer_of(request)
+    return transact(db_session, lambda: plans.list_versions(db_session, viewer, plan_id))
+
+
+@get("/api/plans/{plan_id:str}/versions/{number:int}", guards=[READERS], sync_to_thread=True, tags=["plans"],
+     summary="The plan as it was at one version")
+def get_version(request: Request, db_session: Session, plan_id: str, number: int) -> Response[dict]:
+    viewer = viewer_of(request)
+    view = transact(db_session, lambda: plans.get_version(db_session, viewer, plan_id, number))
+    return Response(view, headers=etag(view["version"]))
+
+
+@get("/api/plans/{plan_id:str}/diff", guards=[READERS], sync_to_thread=True, tags=["plans"],
+     summary="What changed between two versions, in plain words")
+def diff(
+    request: Request,
+    db_session: Session,
+    plan_id: str,
+    from_version: Annotated[int, Parameter(query="from", ge=1)],
+    to_version: Annotated[int, Parameter(query="to", ge=1)],
+) -> dict:
+    viewer = viewer_of(request)
+    return transact(db_session, lambda: plans.diff_versions(db_session, viewer, plan_id, from_version, to_version))
+
+
+@post("/api/plans/{plan_id:str}/goals", guards=[WRITERS], sync_to_thread=True, tags=["goals"],
+      summary="Add a goal")
+def create_goal(request: Request, db_session: Session, plan_id: str, data: GoalCreate) -> Response[dict]:
+    viewer = viewer_of(request)
+    based_on = if_match_version(request)
+    result, goal = transact(db_session, lambda: goals.add_goal(db_session, viewer, plan_id, based_on, to_plain(data)))
+    return Response({**goal, "plan_version": result.version}, status_code=201, headers=etag(result.version))
+
+
+@patch("/api/plans/{plan_id:str}/goals/{goal_id:str}", guards=[WRITERS], sync_to_thread=True, tags=["goals"],
+       summary="Change a goal")
+def update_goal(request: Request, db_session: Session, plan_id: str, goal_id: str, data: GoalPatch) -> Response[dict]:
+    viewer = viewer_of(request)
+    based_on = if_match_version(request)
+    result, goal = transact(db_session, lambda: goals.update_goal(
+        db_session, viewer, plan_id, goal_id, based_on, to_plain(data)))
+    return Response({**goal, "plan_version": result.version}, headers=etag(result.version))
+
+
+@post("/api/plans/{plan_id:str}/goals/{goal_id:str}/check-ins", guards=[WRITERS], sync_to_thread=True,
+      tags=["goals"], summary="Add a progress check-in (0 to 10)")
+def create_check_in(request: Request, db_session: Session, plan_id: str, goal_id: str,
+                    data: CheckInCreate) -> Response[dict]:
+    viewer = viewer_of(request)
+    based_on = if_match_version(request)
+    result, check_in = transact(db_session, lambda: goals.add_check_in(
+        db_session, viewer, plan_id, goal_id, based_on, data.rating, data.note))
+    return Response({**check_in, "plan_version": result.version}, status_code=201, headers=etag(result.version))
+
+
+@post("/api/plans/{plan_id:str}/agreements", guards=[WRITERS], sync_to_thread=True, tags=["agreement"],
+      summary="Sign this exact version of the plan")
+def sign(request: Request, db_session: Session, plan_id: str, data: AgreementCreate) -> Response[dict]:
+    viewer = viewer_of(request)
+    view = transact(db_session, lambda: plans.sign_agreement(db_session, viewer, plan_id, data.version, data.statement))
+    return Response(view, status_code=201, headers=etag(view["version"]))
+
+
+@get("/api/plans/{plan_id:str}/access-log", guards=[WRITERS], sync_to_thread=True, tags=["audit"],
+     summary="Who has viewed or changed the plan")
+def access_log(request: Request, db_session: Session, plan_id: str) -> dict:
+    viewer = viewer_of(request)
+    return {"items": transact(db_session, lambda: plans.access_log(db_session, viewer, plan_id))}

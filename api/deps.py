@@ -1,0 +1,75 @@
+"""Small pieces shared by handlers: the unit of work and the If-Match version."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Callable, TypeVar
+
+from litestar import Request
+from litestar.exceptions import ClientException, HTTPException
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from careplans.errors import DomainError
+
+T = TypeVar("T")
+log = logging.getLogger("careplans")
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock (PostgreSQL)
+
+
+class PreconditionRequired(HTTPException):
+    status_code = 428
+
+
+def transact(db: Session, work: Callable[[], T], attempts: int = 4) -> T:
+    """Run `work` in one transaction and commit it; roll back on error.
+
+    Domain errors that carry an audit row worth keeping (a refused write, a failed
+    login) commit before they propagate. PostgreSQL serialization failures and
+    deadlocks are retried a few times with a short back-off.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            result = work()
+            db.commit()
+            return result
+        except DomainError as exc:
+            if exc.commit:
+                db.commit()
+            else:
+                db.rollback()
+            raise
+        except DBAPIError as exc:
+            db.rollback()
+            code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+            if code in RETRYABLE_SQLSTATES and attempt < attempts:
+                log.info("retrying transaction after sqlstate %s (attempt %d)", code, attempt)
+                time.sleep(0.02 * attempt)
+                continue
+            raise
+        except BaseException:
+            db.rollback()
+            raise
+    raise RuntimeError("unreachable")  # pragma: no cover
+
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+
+
+def if_match_version(request: Request) -> int:
+    """The plan version a write was based on, from If-Match. Missing → 428."""
+    raw = request.headers.get("if-match")
+    if raw is None or not raw.strip():
+        raise PreconditionRequired(
+            'Send If-Match with the plan version your change is based on, for example If-Match: "3".'
+        )
+    m = _ETAG.match(raw)
+    if not m:
+        raise ClientException('If-Match must be a plan version, for example "3".')
+    return int(m.group(1))
+
+
+def etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}

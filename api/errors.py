@@ -1,0 +1,115 @@
+"""Errors as application/problem+json (RFC 9457) for the API; pages get HTML or a login redirect."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from careplans.errors import DomainError, InvalidInput, VersionConflict
+
+log = logging.getLogger("careplans")
+PROBLEM = "application/problem+json"
+
+TITLES = {
+    400: "Bad request",
+    401: "Not logged in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    412: "Precondition failed",
+    422: "Check what you entered",
+    428: "Say which version you started from",
+    429: "Too many attempts",
+    500: "Something went wrong on our side",
+}
+
+_FIELD_RE = re.compile(r"`\$\.([^`]+)`")
+_UNKNOWN_RE = re.compile(r"unknown field `([^`]+)`")
+
+
+def problem(status: int, detail: str, **extra: Any) -> Response:
+    body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status, "detail": detail}
+    body.update(extra)
+    return Response(body, status_code=status, media_type=PROBLEM)
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api") and request.url.path not in ("/health",)
+
+
+def _validation_errors(exc: ValidationException) -> list[dict[str, str]]:
+    errors: list[dict[str, str]] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "This value is not valid."))
+        field = item.get("key")
+        if m := _UNKNOWN_RE.search(message):
+            field = m.group(1)
+            message = f"“{field}” is not a field this accepts."
+        elif m := _FIELD_RE.search(message):
+            field = m.group(1)
+        if field in (None, "data", "body"):
+            field = "body"
+        errors.append({"field": str(field).replace("[", ".").replace("]", ""), "message": message})
+    return errors or [{"field": "body", "message": exc.detail or "The request body is not valid."}]
+
+
+def handle_http(request: Request, exc: HTTPException) -> Response:
+    if isinstance(exc, ValidationException):
+        errors = _validation_errors(exc)
+        if _wants_html(request):
+            return _html(request, 422, "; ".join(e["message"] for e in errors))
+        return problem(422, "Some of what was sent is not valid.", errors=errors)
+    status = exc.status_code
+    if _wants_html(request):
+        if isinstance(exc, NotAuthorizedException):
+            return Redirect(path=f"/login?next={request.url.path}")
+        return _html(request, status, exc.detail)
+    return problem(status, exc.detail or TITLES.get(status, "Error"))
+
+
+def handle_domain(request: Request, exc: DomainError) -> Response:
+    status = exc.status_hint
+    if _wants_html(request):
+        return _html(request, status, exc.detail)
+    if isinstance(exc, VersionConflict):
+        return problem(409, exc.detail, current_version=exc.current_version, your_version=exc.your_version,
+                       current=exc.current)
+    if isinstance(exc, InvalidInput):
+        return problem(422, exc.detail, errors=exc.errors)
+    extra = {k: v for k, v in {"errors": getattr(exc, "errors", None),
+                                "warnings": getattr(exc, "warnings", None)}.items() if v}
+    return problem(status, exc.detail, **extra)
+
+
+def handle_internal(request: Request, exc: Exception) -> Response:
+    # Never log request bodies: they may hold clinical free text or passwords.
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    if _wants_html(request):
+        return _html(request, 500, "Something went wrong on our side. What you typed has not been saved.")
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side.")
+
+
+def _html(request: Request, status: int, detail: str) -> Response:
+    from litestar.response import Template
+
+    try:
+        return Template("error.html", context={"status": status, "title": TITLES.get(status, "Error"),
+                                               "detail": detail}, status_code=status)
+    except Exception:  # pragma: no cover - template missing during early set-up
+        return Response(f"{TITLES.get(status, 'Error')}: {detail}", status_code=status, media_type=MediaType.TEXT)
+
+
+EXCEPTION_HANDLERS = {
+    HTTPException: handle_http,
+    DomainError: handle_domain,
+    Exception: handle_internal,
+}

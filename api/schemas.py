@@ -1,0 +1,146 @@
+"""Typed request bodies. Unknown fields are refused (no mass assignment); text has limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+LongText = Annotated[str, Meta(max_length=4000)]
+Title = Annotated[str, Meta(min_length=1, max_length=200)]
+Short = Annotated[str, Meta(max_length=200)]
+Area = Literal["drug_alcohol_use", "health", "offending", "social_functioning", "harm_reduction"]
+GoalStatus = Literal["proposed", "active", "achieved", "paused", "let_go"]
+
+
+class Input(Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class LoginRequest(Input):
+    username: Annotated[str, Meta(min_length=1, max_length=64)]
+    password: Annotated[str, Meta(min_length=1, max_length=1024)]
+
+
+class ClientCreate(Input):
+    preferred_name: Annotated[str, Meta(min_length=1, max_length=120)]
+    date_of_birth: dt.date
+    pronouns: Annotated[str, Meta(max_length=40)] | None = None
+    nhs_number: Annotated[str, Meta(max_length=14)] | None = None
+    keyworker_id: Annotated[str, Meta(max_length=40)] | None = None
+
+
+class DifferentView(Input):
+    """“We see this differently”: keep the current words and add mine beside them."""
+
+    different_view: Annotated[str, Meta(min_length=1, max_length=4000)]
+
+
+AboutMeValue = LongText | DifferentView | None
+
+
+class AboutMePatch(Input):
+    what_matters: AboutMeValue | UnsetType = UNSET
+    strengths: AboutMeValue | UnsetType = UNSET
+    what_helps: AboutMeValue | UnsetType = UNSET
+    what_does_not_help: AboutMeValue | UnsetType = UNSET
+    contact_preferences: AboutMeValue | UnsetType = UNSET
+    important_people: AboutMeValue | UnsetType = UNSET
+
+
+class NaloxonePatch(Input):
+    offered: bool | None | UnsetType = UNSET
+    offered_on: dt.date | None | UnsetType = UNSET
+    supplied: bool | None | UnsetType = UNSET
+    product: Literal["prenoxad", "nyxoid"] | None | UnsetType = UNSET
+    supplied_on: dt.date | None | UnsetType = UNSET
+    supplied_by: Short | None | UnsetType = UNSET
+    peer_supply: bool | None | UnsetType = UNSET
+
+
+BBVStatus = Literal["not_discussed", "offered", "done", "declined", "not_now"]
+
+
+class BBVPatch(Input):
+    hepatitis_b_test: BBVStatus | UnsetType = UNSET
+    hepatitis_c_test: BBVStatus | UnsetType = UNSET
+    hiv_test: BBVStatus | UnsetType = UNSET
+    hepatitis_b_vaccination: BBVStatus | UnsetType = UNSET
+
+
+class RiskMoment(Input):
+    kind: Literal["prison_release", "after_detox", "break_in_treatment", "hospital_discharge", "other"]
+    date: dt.date | None = None
+    note: LongText | None = None
+
+
+class StayingSafePatch(Input):
+    naloxone: NaloxonePatch | UnsetType = UNSET
+    needle_syringe_access: Literal["has_access", "needs_access", "not_needed", "not_discussed"] | None | UnsetType = UNSET
+    bbv: BBVPatch | UnsetType = UNSET
+    overdose_risk_moments: Annotated[list[RiskMoment], Meta(max_length=20)] | UnsetType = UNSET
+    notes: LongText | None | UnsetType = UNSET
+
+
+class PlanPatch(Input):
+    about_me: AboutMePatch | UnsetType = UNSET
+    staying_safe: StayingSafePatch | UnsetType = UNSET
+    next_review_date: dt.date | None | UnsetType = UNSET
+
+
+class Step(Input):
+    text: Annotated[str, Meta(min_length=1, max_length=1000)]
+    who_helps: Short | None = None
+    when: Short | None = None
+    id: Annotated[str, Meta(max_length=40)] | None = None
+
+
+class GoalCreate(Input):
+    title: Title
+    area: Area
+    why: LongText | None = None
+    steps: Annotated[list[Step], Meta(max_length=30)] = msgspec.field(default_factory=list)
+    target_date: dt.date | None = None
+    status: GoalStatus | None = None
+
+
+class GoalPatch(Input):
+    title: Title | UnsetType = UNSET
+    why: LongText | None | UnsetType = UNSET
+    area: Area | UnsetType = UNSET
+    steps: Annotated[list[Step], Meta(max_length=30)] | UnsetType = UNSET
+    target_date: dt.date | None | UnsetType = UNSET
+    status: GoalStatus | UnsetType = UNSET
+
+
+class CheckInCreate(Input):
+    rating: Annotated[int, Meta(ge=0, le=10)]
+    note: LongText | None = None
+
+
+class AgreementCreate(Input):
+    version: Annotated[int, Meta(ge=1)]
+    statement: LongText | None = None
+
+
+def to_plain(struct: Struct) -> dict:
+    """A struct as plain values for the domain: UNSET fields left out, dates as ISO strings."""
+    out = {}
+    for name in struct.__struct_fields__:
+        value = getattr(struct, name)
+        if value is UNSET:
+            continue
+        out[name] = _plain(value)
+    return out
+
+
+def _plain(value):
+    if isinstance(value, Struct):
+        return to_plain(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value

@@ -1,0 +1,172 @@
+"""Sessions, CSRF, origin checks and role guards.
+
+- Sessions are server-side rows (advanced-alchemy's backend), shared by every app
+  process. Litestar reuses a session id the browser sends; at login we issue a new
+  one (session fixation), see RotatingSessionBackend.
+- CSRF is Litestar's double-submit middleware, applied whenever the request carries
+  a session cookie; a request without one has no session to ride on and is refused
+  by authentication instead (401, per the API contract).
+- Guards state who may call each route; ownership is checked inside each query.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from advanced_alchemy.extensions.litestar import SQLAlchemySyncConfig
+from advanced_alchemy.extensions.litestar.session import SQLAlchemySyncSessionBackend
+from advanced_alchemy.utils.sync_tools import async_
+from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
+from litestar.middleware.session import SessionMiddleware
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from careplans.access import Viewer
+from careplans.models import User, UserSession
+from careplans.services.accounts import get_active_user
+
+SESSION_COOKIE = "careplans_session"
+CSRF_COOKIE = "careplans_csrf"
+CSRF_HEADER = "x-csrf-token"
+ROTATE_KEY = "careplans.new_session_id"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+# --- sessions ----------------------------------------------------------------------
+
+class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
+    """advanced-alchemy's database session backend, plus a fresh id at login."""
+
+    def get_session_id(self, connection: ASGIConnection) -> str:
+        new_id = connection.scope.get(ROTATE_KEY)  # type: ignore[misc]
+        return new_id or super().get_session_id(connection)
+
+    async def store_in_message(self, scope_session: Any, message: Any, connection: ASGIConnection) -> None:
+        if connection.scope.get(ROTATE_KEY):  # type: ignore[misc]
+            old = connection.cookies.get(self.config.key)
+            if old and old != "null":
+                await self.delete(old, store=None)  # type: ignore[arg-type]
+        await super().store_in_message(scope_session, message, connection)
+
+
+@dataclass
+class DatabaseSessionConfig(ServerSideSessionConfig):
+    alchemy: SQLAlchemySyncConfig | None = field(default=None)
+
+    @property
+    def middleware(self) -> DefineMiddleware:
+        backend = RotatingSessionBackend(config=self, alchemy_config=self.alchemy, model=UserSession)  # type: ignore[arg-type]
+        return DefineMiddleware(SessionMiddleware, backend=backend)
+
+
+def start_session(connection: ASGIConnection, user: User) -> None:
+    """Log the user in on this connection under a new session id (never the one the browser sent)."""
+    connection.scope[ROTATE_KEY] = secrets.token_hex(32)  # type: ignore[literal-required]
+    connection.set_session({"user_id": str(user.id), "role": user.role})
+
+
+def make_retrieve_user(alchemy: SQLAlchemySyncConfig):
+    def _load(user_id: str) -> Viewer | None:
+        with alchemy.get_session() as db:
+            user = get_active_user(db, user_id)
+            db.rollback()
+            if user is None:
+                return None
+            return Viewer(id=user.id, role=user.role, name=user.display_name)
+
+    async def retrieve_user(session: dict[str, Any], connection: ASGIConnection) -> Viewer | None:
+        user_id = session.get("user_id")
+        if not user_id:
+            return None
+        return await async_(_load)(user_id)
+
+    return retrieve_user
+
+
+# --- CSRF -----------------------------------------------------------------------------
+
+class SessionCSRFMiddleware(CSRFMiddleware):
+    """Litestar's CSRF check, for every unsafe request that carries a session cookie."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") in UNSAFE:
+            cookies = ASGIConnection(scope).cookies
+            session_cookie = cookies.get(SESSION_COOKIE)
+            if not session_cookie or session_cookie == "null":
+                await self.app(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def csrf_config(secret: str, secure: bool) -> CSRFConfig:
+    return CSRFConfig(secret=secret, cookie_name=CSRF_COOKIE, header_name=CSRF_HEADER, cookie_secure=secure,
+                      cookie_samesite="lax", exclude=["^/health$", "^/schema"])
+
+
+def new_csrf_cookie(secret: str, secure: bool) -> tuple[str, Cookie]:
+    token = generate_csrf_token(secret=secret)
+    return token, Cookie(key=CSRF_COOKIE, value=token, path="/", secure=secure, httponly=False, samesite="lax")
+
+
+# --- origin check -------------------------------------------------------------------------
+
+class OriginCheckMiddleware:
+    """Refuse cross-site unsafe requests (Sec-Fetch-Site / Origin), a second line behind CSRF."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: tuple[str, ...]) -> None:
+        self.app = app
+        self.allowed = {h.lower() for h in allowed_hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") in UNSAFE:
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+            site = headers.get("sec-fetch-site")
+            origin = headers.get("origin")
+            bad = site is not None and site not in ("same-origin", "none")
+            if origin and origin != "null":
+                host = (urlsplit(origin).hostname or "").lower()
+                request_host = (headers.get("host", "").rsplit(":", 1)[0]).lower()
+                if host != request_host and host not in self.allowed:
+                    bad = True
+            if bad:
+                raise PermissionDeniedException("Cross-site requests are not accepted.")
+        await self.app(scope, receive, send)
+
+
+# --- guards --------------------------------------------------------------------------------
+
+def viewer_of(connection: ASGIConnection) -> Viewer:
+    user = connection.scope.get("user")
+    if not isinstance(user, Viewer):
+        raise NotAuthorizedException("Log in to continue.")
+    return user
+
+
+def roles(*allowed: str):
+    """Guard: only these roles may call the route. Everyone else gets 403 (401 if not logged in)."""
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        viewer = viewer_of(connection)
+        if viewer.role not in allowed:
+            raise PermissionDeniedException("Your role does not give access to this.")
+
+    guard.__name__ = "roles_" + "_".join(allowed)
+    guard.allowed_roles = frozenset(allowed)  # type: ignore[attr-defined]
+    return guard
+
+
+def parse_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

@@ -1,0 +1,64 @@
+"""Domain errors. The web edge maps each to its HTTP status; the domain never knows HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    status_hint = 400
+    # True when the transaction should still be committed (it holds an audit row
+    # worth keeping, such as a refused write or a failed login).
+    commit = False
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    """The record does not exist, or the caller may not know it exists."""
+
+    status_hint = 404
+
+
+class NotAllowed(DomainError):
+    status_hint = 403
+
+
+class InvalidInput(DomainError):
+    status_hint = 422
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.errors = [{"field": field, "message": message}]
+
+
+class AlreadyExists(DomainError):
+    status_hint = 409
+
+
+class VersionConflict(DomainError):
+    """The write was based on a version that is no longer current."""
+
+    status_hint = 409
+    commit = True
+
+    def __init__(self, current_version: int, your_version: int, current: dict[str, Any]) -> None:
+        super().__init__(
+            f"Someone else saved this plan first (now version {current_version}; your change was based on "
+            f"version {your_version}). Nothing of yours was lost: compare both and save again."
+        )
+        self.current_version = current_version
+        self.your_version = your_version
+        self.current = current
+
+
+class LoginFailed(DomainError):
+    status_hint = 401
+    commit = True
+
+
+class LoginLocked(DomainError):
+    status_hint = 429
+    commit = True

@@ -1,0 +1,262 @@
+"""The plan's content as a plain document, and the pure operations that change it.
+
+Every committed change produces a new document; the service stores it as a new
+version. Nothing here touches a database or the web: inputs are validated plain
+values, outputs are new dicts (the input is never mutated).
+
+Free text is stored as a "voiced" object: {"text", "voice", "by", "by_role"} where
+voice is "client" (in my words) or "worker" (a worker's note), set from who wrote
+it, never from the request.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+ABOUT_ME_FIELDS: tuple[str, ...] = (
+    "what_matters",
+    "strengths",
+    "what_helps",
+    "what_does_not_help",
+    "contact_preferences",
+    "important_people",
+)
+GOAL_AREAS: tuple[str, ...] = ("drug_alcohol_use", "health", "offending", "social_functioning", "harm_reduction")
+GOAL_STATUSES: tuple[str, ...] = ("proposed", "active", "achieved", "paused", "let_go")
+
+NALOXONE_PRODUCTS: tuple[str, ...] = ("prenoxad", "nyxoid")
+BBV_ITEMS: tuple[str, ...] = ("hepatitis_b_test", "hepatitis_c_test", "hiv_test", "hepatitis_b_vaccination")
+BBV_STATUSES: tuple[str, ...] = ("not_discussed", "offered", "done", "declined", "not_now")
+NSP_STATUSES: tuple[str, ...] = ("has_access", "needs_access", "not_needed", "not_discussed")
+RISK_MOMENT_KINDS: tuple[str, ...] = ("prison_release", "after_detox", "break_in_treatment", "hospital_discharge", "other")
+
+
+class DocumentError(ValueError):
+    """A change that cannot apply to the document (for example an unknown goal)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Author:
+    id: str
+    name: str
+    role: str
+
+    @property
+    def voice(self) -> str:
+        return "client" if self.role == "client" else "worker"
+
+
+def empty_content() -> dict[str, Any]:
+    return {
+        "about_me": {name: None for name in ABOUT_ME_FIELDS},
+        "goals": [],
+        "choices": [],
+        "staying_safe": empty_staying_safe(),
+        "next_review_date": None,
+    }
+
+
+def empty_staying_safe() -> dict[str, Any]:
+    return {
+        "naloxone": {
+            "offered": None,
+            "offered_on": None,
+            "supplied": None,
+            "product": None,
+            "supplied_on": None,
+            "supplied_by": None,
+            "peer_supply": None,
+        },
+        "needle_syringe_access": None,
+        "bbv": {item: "not_discussed" for item in BBV_ITEMS},
+        "overdose_risk_moments": [],
+        "notes": None,
+    }
+
+
+def canonical_json(content: Any) -> str:
+    """One spelling for one content, so its fingerprint is stable across engines and runs."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def fingerprint(content: Any) -> str:
+    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+
+
+def voiced(text: str | None, author: Author) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    text = text.strip()
+    if not text:
+        return None
+    return {"text": text, "voice": author.voice, "by": author.name, "by_role": author.role}
+
+
+def text_of(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return value.get("text")
+    return value
+
+
+# --- about me -------------------------------------------------------------------
+
+def set_about_me(content: dict[str, Any], changes: dict[str, Any], author: Author) -> dict[str, Any]:
+    """Apply {field: str | None | {"different_view": str}}.
+
+    A plain string sets the shared wording (and settles any recorded disagreement);
+    None clears the field; {"different_view": text} keeps the current wording and
+    records "we see this differently" with both views side by side.
+    """
+    new = copy.deepcopy(content)
+    about = new["about_me"]
+    for name, value in changes.items():
+        if name not in ABOUT_ME_FIELDS:
+            raise DocumentError(f"about_me.{name}", "This is not a part of About me.")
+        current = about.get(name)
+        if isinstance(value, dict) and "different_view" in value:
+            about[name] = _record_disagreement(current, value["different_view"], author, f"about_me.{name}")
+        else:
+            about[name] = voiced(value, author)
+    return new
+
+
+def _record_disagreement(current: dict[str, Any] | None, view: str, author: Author, field: str) -> dict[str, Any]:
+    mine = voiced(view, author)
+    if mine is None:
+        raise DocumentError(field, "Write your view so it can be kept beside the other one.")
+    if current is None:
+        raise DocumentError(field, "There is nothing written here yet to see differently. Add it as the text instead.")
+    result = {k: v for k, v in current.items() if k != "disagreement"}
+    views = dict(current.get("disagreement") or {})
+    if current.get("voice") != author.voice and current.get("voice") not in views:
+        views[current["voice"]] = {k: v for k, v in current.items() if k != "disagreement"}
+    views[author.voice] = mine
+    result["disagreement"] = {"client": views.get("client"), "worker": views.get("worker")}
+    return result
+
+
+# --- goals -----------------------------------------------------------------------
+
+def _steps(steps: list[dict[str, Any]], author: Author, existing: list[dict[str, Any]], new_id) -> list[dict[str, Any]]:
+    by_id = {s["id"]: s for s in existing}
+    result = []
+    for step in steps:
+        old = by_id.get(step.get("id") or "")
+        text = step["text"]
+        if old is not None and text_of(old["text"]) == text.strip():
+            text_obj = old["text"]  # unchanged wording keeps its voice
+        else:
+            text_obj = voiced(text, author)
+        if text_obj is None:
+            continue
+        result.append(
+            {
+                "id": old["id"] if old is not None else new_id(),
+                "text": text_obj,
+                "who_helps": (step.get("who_helps") or "").strip() or None,
+                "when": (step.get("when") or "").strip() or None,
+            }
+        )
+    return result
+
+
+def find_goal(content: dict[str, Any], goal_id: str) -> dict[str, Any]:
+    for goal in content["goals"]:
+        if goal["id"] == goal_id:
+            return goal
+    raise DocumentError("goal_id", "There is no such goal in this plan.")
+
+
+def add_goal(
+    content: dict[str, Any], goal_id: str, fields: dict[str, Any], author: Author, new_id, created_on: str
+) -> dict[str, Any]:
+    new = copy.deepcopy(content)
+    title = voiced(fields["title"], author)
+    if title is None:
+        raise DocumentError("title", "Give the goal a name, in your own words.")
+    status = fields.get("status") or ("active" if author.role == "client" else "proposed")
+    goal = {
+        "id": goal_id,
+        "title": title,
+        "why": voiced(fields.get("why"), author),
+        "area": fields["area"],
+        "steps": _steps(fields.get("steps") or [], author, [], new_id),
+        "target_date": fields.get("target_date"),
+        "status": status,
+        "created_on": created_on,
+        "check_ins": [],
+    }
+    new["goals"].append(goal)
+    return new
+
+
+def update_goal(content: dict[str, Any], goal_id: str, fields: dict[str, Any], author: Author, new_id) -> dict[str, Any]:
+    new = copy.deepcopy(content)
+    goal = find_goal(new, goal_id)
+    for name, value in fields.items():
+        if name == "title":
+            title = voiced(value, author)
+            if title is None:
+                raise DocumentError("title", "A goal needs a name.")
+            if text_of(goal["title"]) != title["text"]:
+                goal["title"] = title
+        elif name == "why":
+            if text_of(goal.get("why")) != (value or "").strip():
+                goal["why"] = voiced(value, author)
+        elif name == "steps":
+            goal["steps"] = _steps(value or [], author, goal["steps"], new_id)
+        elif name in ("area", "status", "target_date"):
+            goal[name] = value
+        else:
+            raise DocumentError(name, "This is not a part of a goal.")
+    return new
+
+
+def add_check_in(
+    content: dict[str, Any], goal_id: str, check_in_id: str, rating: int, note: str | None, author: Author, at: str
+) -> dict[str, Any]:
+    new = copy.deepcopy(content)
+    goal = find_goal(new, goal_id)
+    goal["check_ins"].append(
+        {"id": check_in_id, "rating": rating, "note": voiced(note, author), "at": at, "by": author.name}
+    )
+    return new
+
+
+# --- plan-level fields -------------------------------------------------------------
+
+def set_next_review_date(content: dict[str, Any], value: str | None) -> dict[str, Any]:
+    new = copy.deepcopy(content)
+    new["next_review_date"] = value
+    return new
+
+
+def set_staying_safe(content: dict[str, Any], changes: dict[str, Any], author: Author) -> dict[str, Any]:
+    """Merge a partial staying-safe update. Free-text notes are voiced."""
+    new = copy.deepcopy(content)
+    safe = new.setdefault("staying_safe", empty_staying_safe())
+    for name, value in changes.items():
+        if name == "naloxone":
+            safe["naloxone"] = {**safe["naloxone"], **value}
+        elif name == "bbv":
+            safe["bbv"] = {**safe["bbv"], **value}
+        elif name == "needle_syringe_access":
+            safe["needle_syringe_access"] = value
+        elif name == "overdose_risk_moments":
+            safe["overdose_risk_moments"] = [
+                {"kind": m["kind"], "date": m.get("date"), "note": voiced(m.get("note"), author)} for m in value
+            ]
+        elif name == "notes":
+            safe["notes"] = voiced(value, author)
+        else:
+            raise DocumentError(f"staying_safe.{name}", "This is not a part of Staying safe.")
+    return new

@@ -1,0 +1,1 @@
+"""Pure rules over plain values: no database, no web."""

@@ -1,0 +1,68 @@
+"""Accounts: creating users and checking passwords, with lock-out after repeated failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from careplans import audit
+from careplans.audit import Actor
+from careplans.errors import AlreadyExists, InvalidInput, LoginFailed, LoginLocked
+from careplans.models import ROLES, User, utcnow
+from careplans.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+
+MAX_FAILED_LOGINS = 5
+LOCK_MINUTES = 15
+
+
+def create_user(db: Session, username: str, password: str, role: str, display_name: str,
+                home_office_licence: str | None = None, *, check_strength: bool = True) -> User:
+    if role not in ROLES:
+        raise InvalidInput("role", f"Role must be one of: {', '.join(ROLES)}.")
+    if check_strength and len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput("password", f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+    if db.execute(select(User.id).where(User.username == username)).first():
+        raise AlreadyExists("That username is taken.")
+    user = User(username=username, password_hash=hash_password(password), role=role, display_name=display_name,
+                home_office_licence=home_office_licence)
+    db.add(user)
+    db.flush()
+    audit.record(db, Actor(None, "system"), "user.create", detail={"user_id": str(user.id), "role": role})
+    return user
+
+
+def authenticate(db: Session, username: str, password: str, now: dt.datetime | None = None) -> User:
+    now = now or utcnow()
+    user = db.execute(select(User).where(User.username == username).with_for_update()).scalar_one_or_none()
+    if user is None or not user.is_active:
+        verify_password(None, password)  # same cost as a real check
+        audit.record(db, Actor(None, None), "login.failed", detail={"reason": "unknown_or_inactive"})
+        raise LoginFailed("That username and password did not match.")
+    if user.locked_until is not None and user.locked_until > now:
+        audit.record(db, Actor(str(user.id), user.role), "login.locked", detail={})
+        raise LoginLocked("Too many attempts. Try again in a few minutes, or ask an administrator.")
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
+            user.failed_logins = 0
+        audit.record(db, Actor(str(user.id), user.role), "login.failed", detail={"reason": "password"})
+        raise LoginFailed("That username and password did not match.")
+    user.failed_logins = 0
+    user.locked_until = None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    audit.record(db, Actor(str(user.id), user.role), "login.ok", detail={})
+    db.flush()
+    return user
+
+
+def get_active_user(db: Session, user_id: str) -> User | None:
+    try:
+        uid = uuid.UUID(str(user_id))
+    except ValueError:
+        return None
+    return db.execute(select(User).where(User.id == uid, User.is_active.is_(True))).scalar_one_or_none()
