@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin, SQLAlchemySyncConfig
-from litestar import Litestar
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin, SQLAlchemySyncConfig, SyncSessionConfig
+from litestar import Litestar, Router
 from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.datastructures import ResponseHeader
 from litestar.middleware import DefineMiddleware
@@ -55,7 +55,11 @@ API_ROUTES = [
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url)
-    alchemy = SQLAlchemySyncConfig(engine_instance=engine, session_dependency_key="db_session", create_all=False)
+    # Handlers end every transaction themselves (api.deps.transact). Nothing may reopen
+    # one afterwards: on SQLite an open transaction holds the write lock that the
+    # session store needs while the response starts. Hence expire_on_commit=False.
+    alchemy = SQLAlchemySyncConfig(engine_instance=engine, session_dependency_key="db_session", create_all=False,
+                                   session_config=SyncSessionConfig(expire_on_commit=False))
     session_config = security.DatabaseSessionConfig(
         alchemy=alchemy,
         key=security.SESSION_COOKIE,
@@ -72,7 +76,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     csrf = security.csrf_config(settings.secret_key, settings.secure_cookies)
     app = Litestar(
-        route_handlers=list(API_ROUTES),
+        # One Router, registered once: handlers that share a path (GET and PATCH of a plan)
+        # are then set up once each. Registered one by one, Litestar re-registers the
+        # earlier handlers of a shared path and wraps sync handlers twice.
+        route_handlers=[Router(path="/", route_handlers=list(API_ROUTES))],
         plugins=[SQLAlchemyPlugin(config=alchemy)],
         on_app_init=[auth.on_app_init],
         middleware=[

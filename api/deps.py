@@ -34,12 +34,16 @@ def transact(db: Session, work: Callable[[], T], attempts: int = 4) -> T:
         try:
             result = work()
             db.commit()
+            # Release the connection now: on SQLite a transaction reopened by a stray
+            # attribute load would hold the write lock the session store needs next.
+            db.close()
             return result
         except DomainError as exc:
             if exc.commit:
                 db.commit()
             else:
                 db.rollback()
+            db.close()
             raise
         except DBAPIError as exc:
             db.rollback()
@@ -51,6 +55,7 @@ def transact(db: Session, work: Callable[[], T], attempts: int = 4) -> T:
             raise
         except BaseException:
             db.rollback()
+            db.close()
             raise
     raise RuntimeError("unreachable")  # pragma: no cover
 

@@ -69,11 +69,14 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
             return _html(request, 422, "; ".join(e["message"] for e in errors))
         return problem(422, "Some of what was sent is not valid.", errors=errors)
     status = exc.status_code
+    detail = exc.detail
+    if isinstance(exc, NotAuthorizedException):
+        detail = "Log in to continue."
     if _wants_html(request):
         if isinstance(exc, NotAuthorizedException):
             return Redirect(path=f"/login?next={request.url.path}")
         return _html(request, status, exc.detail)
-    return problem(status, exc.detail or TITLES.get(status, "Error"))
+    return problem(status, detail or TITLES.get(status, "Error"))
 
 
 def handle_domain(request: Request, exc: DomainError) -> Response:
@@ -92,7 +95,8 @@ def handle_domain(request: Request, exc: DomainError) -> Response:
 
 def handle_internal(request: Request, exc: Exception) -> Response:
     # Never log request bodies: they may hold clinical free text or passwords.
-    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path,
+              exc_info=request.app.debug or log.isEnabledFor(logging.DEBUG))
     if _wants_html(request):
         return _html(request, 500, "Something went wrong on our side. What you typed has not been saved.")
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side.")

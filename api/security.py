@@ -64,9 +64,18 @@ class DatabaseSessionConfig(ServerSideSessionConfig):
     alchemy: SQLAlchemySyncConfig | None = field(default=None)
 
     @property
+    def _backend_class(self):  # type: ignore[override]
+        # SessionAuth builds its backend as `config._backend_class(config=config)`.
+        alchemy = self.alchemy
+
+        def build(config: ServerSideSessionConfig) -> RotatingSessionBackend:
+            return RotatingSessionBackend(config=config, alchemy_config=alchemy, model=UserSession)  # type: ignore[arg-type]
+
+        return build
+
+    @property
     def middleware(self) -> DefineMiddleware:
-        backend = RotatingSessionBackend(config=self, alchemy_config=self.alchemy, model=UserSession)  # type: ignore[arg-type]
-        return DefineMiddleware(SessionMiddleware, backend=backend)
+        return DefineMiddleware(SessionMiddleware, backend=self._backend_class(config=self))
 
 
 def start_session(connection: ASGIConnection, user: User) -> None:

@@ -60,6 +60,8 @@ class Settings:
                 raise ConfigurationError(
                     "CAREPLANS_SECRET_KEY must be set (at least 32 characters) when CAREPLANS_ENV=production."
                 )
+            if env.get("CAREPLANS_ARGON2_PROFILE"):
+                raise ConfigurationError("CAREPLANS_ARGON2_PROFILE is for the test suite only.")
         elif not secret:
             secret = _local_secret()
         hosts = tuple(h.strip() for h in env.get("CAREPLANS_ALLOWED_HOSTS", "").split(",") if h.strip())

@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.deps import transact
 from api.security import roles
 from careplans import audit
 from careplans.models import AuditEvent
@@ -18,9 +19,7 @@ from careplans.models import AuditEvent
 @get("/api/audit/verify", guards=[roles("auditor", "admin")], sync_to_thread=True, tags=["audit"],
      summary="Recompute the audit chain and check every plan version")
 def verify(db_session: Session) -> dict:
-    result = audit.verify(db_session)
-    db_session.rollback()
-    return result.as_dict()
+    return transact(db_session, lambda: audit.verify(db_session)).as_dict()
 
 
 @get("/api/audit/events", guards=[roles("auditor")], sync_to_thread=True, tags=["audit"],
@@ -34,7 +33,7 @@ def events(
 ) -> dict:
     secret = request.app.state.settings.secret_key
     stmt = select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(limit)
-    rows = db_session.execute(stmt).scalars().all()
+    rows = transact(db_session, lambda: db_session.execute(stmt).scalars().all())
     items = []
     for ev in rows:
         plan_p = audit.pseudonym(secret, "plan", ev.plan_id)
@@ -51,5 +50,4 @@ def events(
             "client": audit.pseudonym(secret, "client", ev.client_id),
             "detail": detail, "hash": ev.hash,
         })
-    db_session.rollback()
     return {"items": items, "next_after": rows[-1].seq if rows else after}

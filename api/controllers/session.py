@@ -36,17 +36,22 @@ async def logout(request: Request) -> None:
 @get("/api/me", guards=[ANY_ROLE], sync_to_thread=True, tags=["session"], summary="Who is logged in")
 def me(request: Request, db_session: Session) -> dict:
     viewer = viewer_of(request)
+    from sqlalchemy import select
+
     from careplans.models import User
 
-    user = db_session.get(User, viewer.id)
-    db_session.rollback()
-    return me_view(viewer.id, user.username if user else None, viewer.role, viewer.name)
+    username = transact(db_session, lambda: db_session.execute(
+        select(User.username).where(User.id == viewer.id)).scalar_one_or_none())
+    return me_view(viewer.id, username, viewer.role, viewer.name)
 
 
 @get("/health", exclude_from_auth=True, sync_to_thread=True, tags=["health"], summary="Database answers")
-def health(db_session: Session) -> dict:
+def health(db_session: Session) -> Response[dict]:
     from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
 
-    db_session.execute(text("SELECT 1"))
-    db_session.rollback()
-    return {"status": "ok"}
+    try:
+        transact(db_session, lambda: db_session.execute(text("SELECT 1")))
+    except SQLAlchemyError:
+        return Response({"status": "unavailable"}, status_code=503)
+    return Response({"status": "ok"})
