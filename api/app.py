@@ -12,7 +12,9 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.security.session_auth import SessionAuth
 
-from api import security
+from api import security, templating
+from api.controllers import choices as choice_routes
+from api.controllers import pages as page_routes
 from api.controllers import audit as audit_routes
 from api.controllers import clients as client_routes
 from api.controllers import plans as plan_routes
@@ -79,7 +81,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # One Router, registered once: handlers that share a path (GET and PATCH of a plan)
         # are then set up once each. Registered one by one, Litestar re-registers the
         # earlier handlers of a shared path and wraps sync handlers twice.
-        route_handlers=[Router(path="/", route_handlers=list(API_ROUTES))],
+        route_handlers=[
+            Router(path="/", route_handlers=[*API_ROUTES, *choice_routes.ROUTES, *page_routes.PAGE_ROUTES]),
+            *templating.static_routers(),
+        ],
+        template_config=templating.template_config(),
         plugins=[SQLAlchemyPlugin(config=alchemy)],
         on_app_init=[auth.on_app_init],
         middleware=[

@@ -1,0 +1,3 @@
+// Marks the page as able to run JavaScript, so NHS.UK frontend components enhance;
+// everything still works without it. Kept in a file: the CSP allows no inline script.
+document.body.classList.add("js-enabled");
