@@ -16,7 +16,7 @@ import uuid
 from advanced_alchemy.base import DefaultBase, UUIDAuditBase, UUIDBase
 from advanced_alchemy.extensions.litestar.session import SessionModelMixin
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 ROLES = ("client", "keyworker", "clinician", "auditor", "admin")
@@ -175,3 +175,65 @@ class UserSession(SessionModelMixin):
     """Server-side session rows, shared by every app process."""
 
     __tablename__ = "user_sessions"
+
+
+class ChoiceEntry(UUIDBase):
+    """Projection of one treatment-options ledger entry (the entry itself lives in the
+    plan content, so it is in the version history). No free text: for queries and the
+    choice report only. `id` is the entry's id in the content."""
+
+    __tablename__ = "choice_entries"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), index=True)
+    option: Mapped[str] = mapped_column(String(40), index=True)
+    option_kind: Mapped[str] = mapped_column(String(16))
+    information_given: Mapped[bool] = mapped_column(Boolean)
+    information_format: Mapped[str | None] = mapped_column(String(32), default=None)
+    discussed_on: Mapped[dt.date] = mapped_column(Date)
+    # "preferred", "open", "not_preferred", "stated" (said in their own words) or None.
+    preference: Mapped[str | None] = mapped_column(String(16), default=None)
+    # True when the person said they want this option, or chose it.
+    preferred: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str | None] = mapped_column(String(16), default=None)
+    has_reason: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_client_view: Mapped[bool] = mapped_column(Boolean, default=False)
+    available_locally: Mapped[bool] = mapped_column(Boolean, default=True)
+    unmet_need: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    recorded_role: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    plan_version: Mapped[int] = mapped_column(Integer)
+
+
+class PrescribingDecision(UUIDBase):
+    """A clinician's prescribing decision about one exact plan version (its fingerprint).
+
+    Append-only: a new decision supersedes an older one; none is ever edited.
+    `acknowledged_warnings` keeps each rule warning the clinician accepted, with the
+    rule's code, message and source and the clinician's reason."""
+
+    __tablename__ = "prescribing_decisions"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), index=True)
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)
+    plan_version: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    clinician_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    clinician_name: Mapped[str] = mapped_column(String(120))
+    home_office_licence: Mapped[str | None] = mapped_column(String(64), default=None)
+    decision: Mapped[str] = mapped_column(String(24))
+    option: Mapped[str] = mapped_column(String(40))
+    product: Mapped[str | None] = mapped_column(String(64), default=None)
+    dose_mg: Mapped[float | None] = mapped_column(Float, default=None)
+    frequency: Mapped[str | None] = mapped_column(String(32), default=None)
+    supervision: Mapped[str | None] = mapped_column(String(48), default=None)
+    instalment_days: Mapped[int | None] = mapped_column(Integer, default=None)
+    pharmacy: Mapped[str | None] = mapped_column(String(200), default=None)
+    start_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    review_date: Mapped[dt.date | None] = mapped_column(Date, default=None, index=True)
+    rationale: Mapped[str] = mapped_column(Text)
+    client_explanation: Mapped[str] = mapped_column(Text)
+    acknowledged_warnings: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    suggestions: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    clinical_context: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
