@@ -94,7 +94,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DefineMiddleware(security.OriginCheckMiddleware, allowed_hosts=settings.allowed_hosts),
             DefineMiddleware(security.SessionCSRFMiddleware, config=csrf),
         ],
-        allowed_hosts=AllowedHostsConfig(allowed_hosts=list(settings.allowed_hosts)),
+        # Litestar matches the whole Host header, port included.
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=[
+            *settings.allowed_hosts, *(f"{h}:{settings.port}" for h in settings.allowed_hosts)]),
         response_headers=security_headers(),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="careplans", version="0.1.0", path="/schema"),
