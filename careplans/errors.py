@@ -62,3 +62,23 @@ class LoginFailed(DomainError):
 class LoginLocked(DomainError):
     status_hint = 429
     commit = True
+
+
+class RuleViolation(DomainError):
+    """A proposal broke a rule (errors), or has warnings nobody has acknowledged yet.
+
+    `errors` and `warnings` are lists of {"code", "field", "message", "source"}; the
+    web edge puts both in the problem body."""
+
+    status_hint = 422
+
+    def __init__(self, errors: list[dict[str, Any]] | None = None, warnings: list[dict[str, Any]] | None = None,
+                 detail: str | None = None) -> None:
+        self.errors = list(errors or [])
+        self.warnings = list(warnings or [])
+        if detail is None:
+            if self.errors:
+                detail = "This cannot be recorded as it stands: see the errors."
+            else:
+                detail = "Some checks need you to look again: acknowledge each warning with a reason, or change the prescription."
+        super().__init__(detail)

@@ -161,7 +161,13 @@ def summarise(path: str, before: Any, after: Any, before_doc: dict[str, Any], af
             return f"Why {name} matters changed to {_quote(after)}" if after else f"Why {name} matters removed"
         return f"{GOAL_FIELD_LABELS.get(field, field)} of {name} changed"
     if path.startswith("choices["):
-        return "Treatment options discussion recorded" if before is None else "Treatment options discussion updated"
+        if before is None and isinstance(after, dict):
+            return choice_summary(after)
+        entry = after if isinstance(after, dict) else before if isinstance(before, dict) else {}
+        name = entry.get("option_name") or "A treatment option"
+        if after is None:
+            return f"{name}: a discussion was removed from the record"
+        return f"{name}: the record of a discussion was updated"
     label = LABELS.get(path)
     if path == "next_review_date":
         if not before:
@@ -204,3 +210,79 @@ def version_summary(changes: list[Change], author_name: str, author_role: str) -
 def paths_overlap(a: str, b: str) -> bool:
     """True when one path is the other or lies inside it."""
     return a == b or a.startswith(b + ".") or a.startswith(b + "[") or b.startswith(a + ".") or b.startswith(a + "[")
+
+
+# --- treatment choices and prescribing ----------------------------------------------------
+
+OUTCOME_WORDS = {
+    "chosen": "chosen",
+    "declined": "declined by the person",
+    "not_suitable": "not clinically suitable",
+    "not_available": "not available here",
+    "undecided": "undecided for now",
+}
+PREFERENCE_WORDS = {
+    "preferred": "would like this",
+    "open": "open to it",
+    "not_preferred": "would rather not",
+}
+FORMAT_WORDS = {
+    "conversation": "in conversation",
+    "leaflet": "leaflet",
+    "easy_read": "easy read",
+    "video": "video",
+    "online": "online",
+    "interpreter": "with an interpreter",
+    "peer": "from a peer",
+    "other": "other",
+}
+DECISION_WORDS = {
+    "approved": "approved",
+    "approved_with_changes": "approved with changes",
+    "declined": "not approved",
+}
+
+
+def choice_summary(entry: dict[str, Any]) -> str:
+    """One ledger entry in plain words, for example
+    "Methadone discussed: information given (leaflet); preference: “I'd like to try it”; outcome: chosen"."""
+    name = entry.get("option_name") or str(entry.get("option", "")).replace("_", " ").capitalize()
+    parts = []
+    if entry.get("information_given"):
+        fmt = FORMAT_WORDS.get(entry.get("information_format") or "")
+        parts.append(f"information given ({fmt})" if fmt else "information given")
+    else:
+        parts.append("no information given yet")
+    if entry.get("client_view"):
+        parts.append(f"their view: {_quote(entry['client_view'])}")
+    pref = entry.get("preference")
+    if pref == "stated" and entry.get("preference_words"):
+        parts.append(f"preference: {_quote(entry['preference_words'])}")
+    elif pref in PREFERENCE_WORDS:
+        parts.append(f"preference: {PREFERENCE_WORDS[pref]}")
+    outcome = entry.get("outcome")
+    if outcome:
+        text = f"outcome: {OUTCOME_WORDS.get(outcome, outcome)}"
+        if entry.get("reason"):
+            text += f" ({_quote(entry['reason'])})"
+        parts.append(text)
+    if entry.get("unmet_need"):
+        parts.append("recorded as an unmet need")
+    when = f" on {format_date(entry['discussed_on'])}" if entry.get("discussed_on") else ""
+    return f"{name} discussed{when}: " + "; ".join(parts)
+
+
+def decision_summary(decision: dict[str, Any]) -> str:
+    """A prescribing decision in plain words, for example
+    "Methadone oral solution 60 mg once a day, supervised consumption: approved by Dr Ray (clinician)"."""
+    what = decision.get("product_name") or decision.get("option_name") or decision.get("option") or "Medication"
+    if decision.get("dose_mg") is not None:
+        dose = decision["dose_mg"]
+        what += f" {int(dose) if float(dose).is_integer() else dose} mg"
+    if decision.get("frequency_name"):
+        what += f" {decision['frequency_name'].lower()}"
+    if decision.get("supervision_name"):
+        what += f", {decision['supervision_name'].lower()}"
+    verdict = DECISION_WORDS.get(decision.get("decision", ""), decision.get("decision", ""))
+    who = f" by {decision['by']} (clinician)" if decision.get("by") else ""
+    return f"{what}: {verdict}{who}, about plan version {decision.get('plan_version')}"

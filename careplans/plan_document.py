@@ -260,3 +260,135 @@ def set_staying_safe(content: dict[str, Any], changes: dict[str, Any], author: A
         else:
             raise DocumentError(f"staying_safe.{name}", "This is not a part of Staying safe.")
     return new
+
+
+# --- treatment choices (the ledger) -------------------------------------------------------
+
+CHOICE_OUTCOMES: tuple[str, ...] = ("chosen", "declined", "not_suitable", "not_available", "undecided")
+# An outcome that closes an option for now must say why.
+OUTCOMES_NEEDING_REASON: frozenset[str] = frozenset({"declined", "not_suitable", "not_available"})
+PREFERENCES: tuple[str, ...] = ("preferred", "open", "not_preferred", "stated")
+# Words people and systems use for a preference, mapped to the stored code.
+_PREFERENCE_WORDS = {
+    "preferred": "preferred", "prefers": "preferred", "prefer": "preferred", "yes": "preferred",
+    "first_choice": "preferred", "wants": "preferred", "want": "preferred",
+    "open": "open", "open_to": "open", "open_to_it": "open", "maybe": "open", "unsure": "open",
+    "not_sure": "open", "considering": "open",
+    "not_preferred": "not_preferred", "no": "not_preferred", "does_not_want": "not_preferred",
+    "not_wanted": "not_preferred", "prefers_not": "not_preferred",
+}
+INFORMATION_FORMATS: tuple[str, ...] = (
+    "conversation", "leaflet", "easy_read", "video", "online", "interpreter", "peer", "other",
+)
+_FORMAT_WORDS = {
+    "conversation": "conversation", "verbal": "conversation", "spoken": "conversation", "talk": "conversation",
+    "discussion": "conversation", "face_to_face": "conversation", "in_person": "conversation",
+    "phone": "conversation", "leaflet": "leaflet", "written": "leaflet", "booklet": "leaflet",
+    "printed": "leaflet", "easy_read": "easy_read", "video": "video", "online": "online", "website": "online",
+    "web": "online", "interpreter": "interpreter", "peer": "peer", "peer_support": "peer", "other": "other",
+}
+
+
+def _code_word(value: str) -> str:
+    return "_".join(value.strip().lower().replace("-", " ").split())
+
+
+def normalise_preference(value: Any, author: Author) -> tuple[str | None, dict[str, Any] | None]:
+    """A preference as (code, words): True/False, one of PREFERENCES (or a common
+    synonym), or the person's own words (code "stated", the words kept in their voice)."""
+    if value is None:
+        return None, None
+    if value is True:
+        return "preferred", None
+    if value is False:
+        return "not_preferred", None
+    text = str(value).strip()
+    if not text:
+        return None, None
+    code = _PREFERENCE_WORDS.get(_code_word(text))
+    if code is not None:
+        return code, None
+    return "stated", voiced(text, author)
+
+
+def normalise_information_format(value: str | None) -> str | None:
+    """A known format code; anything else is kept as "other" (formats are not free text)."""
+    if value is None or not str(value).strip():
+        return None
+    return _FORMAT_WORDS.get(_code_word(str(value)), "other")
+
+
+def choice_is_unmet_need(outcome: str | None, preference: str | None, available_locally: bool) -> bool:
+    """"Not available here" is unmet need; so is choosing, or asking for, an option the
+    service cannot provide locally."""
+    if outcome == "not_available":
+        return True
+    return not available_locally and (outcome == "chosen" or preference in ("preferred", "stated"))
+
+
+def choice_is_preferred(outcome: str | None, preference: str | None) -> bool:
+    return outcome == "chosen" or preference in ("preferred", "stated")
+
+
+def add_choice(
+    content: dict[str, Any],
+    entry_id: str,
+    option: dict[str, Any],
+    fields: dict[str, Any],
+    author: Author,
+    at: str,
+) -> dict[str, Any]:
+    """Append one ledger entry: one option, one discussion.
+
+    `option` is {"code", "name", "kind", "available_locally"} from the catalogue;
+    `fields` holds information_given, information_format, discussed_on, client_view,
+    preference, outcome and reason. Entries are never edited: a later discussion of
+    the same option is a new entry.
+    """
+    outcome = fields.get("outcome")
+    if outcome is not None and outcome not in CHOICE_OUTCOMES:
+        raise DocumentError("outcome", "Choose one of: chosen, declined, not suitable, not available, undecided.")
+    reason = voiced(fields.get("reason"), author)
+    if outcome in OUTCOMES_NEEDING_REASON and reason is None:
+        raise DocumentError("reason", "Say why, in a few words: it is part of the record of the choice offered.")
+    preference, preference_words = normalise_preference(fields.get("preference"), author)
+    available = bool(option.get("available_locally", True))
+    new = copy.deepcopy(content)
+    entry = {
+        "id": entry_id,
+        "option": option["code"],
+        "option_name": option["name"],
+        "kind": option["kind"],
+        "information_given": bool(fields.get("information_given")),
+        "information_format": normalise_information_format(fields.get("information_format")),
+        "discussed_on": fields["discussed_on"],
+        "client_view": voiced(fields.get("client_view"), author),
+        "preference": preference,
+        "preference_words": preference_words,
+        "outcome": outcome,
+        "reason": reason,
+        "available_locally": available,
+        "unmet_need": choice_is_unmet_need(outcome, preference, available),
+        "recorded_by": author.name,
+        "recorded_by_role": author.role,
+        "recorded_at": at,
+    }
+    new.setdefault("choices", []).append(entry)
+    return new
+
+
+def find_choice(content: dict[str, Any], entry_id: str) -> dict[str, Any]:
+    for entry in content.get("choices", []):
+        if entry["id"] == entry_id:
+            return entry
+    raise DocumentError("choice_id", "There is no such entry in this plan's treatment options.")
+
+
+def latest_choice_by_option(content: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The most recent ledger entry for each option (by discussion date, then entry order)."""
+    latest: dict[str, tuple[tuple[str, int], dict[str, Any]]] = {}
+    for index, entry in enumerate(content.get("choices", [])):
+        key = (str(entry.get("discussed_on") or ""), index)
+        if entry["option"] not in latest or key >= latest[entry["option"]][0]:
+            latest[entry["option"]] = (key, entry)
+    return {code: entry for code, (_, entry) in latest.items()}

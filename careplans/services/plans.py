@@ -60,7 +60,8 @@ def agreement_view(plan: Plan) -> dict[str, Any]:
     }
 
 
-def plan_view(plan: Plan, content: dict[str, Any], updated_at: dt.datetime) -> dict[str, Any]:
+def plan_view(plan: Plan, content: dict[str, Any], updated_at: dt.datetime,
+              prescribing: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {
         "id": str(plan.id),
         "client_id": str(plan.client_id),
@@ -72,7 +73,7 @@ def plan_view(plan: Plan, content: dict[str, Any], updated_at: dt.datetime) -> d
         "about_me": content["about_me"],
         "goals": content["goals"],
         "choices": content.get("choices", []),
-        "prescribing": [],
+        "prescribing": prescribing or [],
         "staying_safe": content.get("staying_safe"),
         "next_review_date": content.get("next_review_date"),
     }
@@ -94,8 +95,10 @@ def _load_current(db: Session, viewer: Viewer, plan_id: uuid.UUID, *, for_write:
 
 
 def read_plan(db: Session, viewer: Viewer, plan_id: str | uuid.UUID, *, audited: bool = True) -> dict[str, Any]:
+    from careplans.services.prescribing import decisions_for_plan
+
     plan, version = _load_current(db, viewer, _uuid(plan_id), for_write=False)
-    view = plan_view(plan, json.loads(version.content), version.created_at)
+    view = plan_view(plan, json.loads(version.content), version.created_at, decisions_for_plan(db, plan.id))
     if audited:
         audit.record(db, actor(viewer), "plan.read", plan_id=plan.id, client_id=plan.client_id,
                      detail={"version": plan.version})
@@ -243,8 +246,10 @@ def get_version(db: Session, viewer: Viewer, plan_id: str | uuid.UUID, number: i
         raise NotFound("There is no such version of this plan.")
     audit.record(db, actor(viewer), "plan.version.read", plan_id=plan.id, client_id=plan.client_id,
                  detail={"version": number})
+    from careplans.services.prescribing import decisions_for_plan
+
     content = json.loads(pv.content)
-    view = plan_view(plan, content, pv.created_at)
+    view = plan_view(plan, content, pv.created_at, decisions_for_plan(db, plan.id, up_to_version=number))
     view.update({"version": pv.number, "fingerprint": pv.fingerprint, "author": pv.author_name,
                  "role": pv.author_role, "at": _iso(pv.created_at), "summary": pv.summary,
                  "is_current": pv.number == plan.version})

@@ -1,0 +1,148 @@
+"""Treatment options: the catalogue as people read it, and the choice ledger.
+
+Each ledger entry is one option discussed once. It is appended to the plan content
+(so it is in the version history, the diff and the agreement fingerprint) and a
+projection row without free text is written in the same transaction, for queries
+such as the prescribing queue and the choice report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any, Iterable
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from careplans import audit
+from careplans import plan_document as doc
+from careplans.access import Viewer, plan_scope
+from careplans.catalogue import Option, load_frequencies, load_options, load_supervision_modes, option_by_code
+from careplans.errors import InvalidInput, NotFound
+from careplans.models import ChoiceEntry, Plan, PlanVersion, utcnow
+from careplans.plan_changes import choice_summary
+from careplans.services.plans import ChangeResult, actor, change_plan
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+# --- the catalogue -----------------------------------------------------------------------
+
+def option_view(option: Option) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "code": option.code,
+        "name": option.name,
+        "kind": option.kind,
+        "plain_description": option.plain_description,
+        "available_locally": option.available_locally,
+        "qs23_category": option.qs23_category,
+        "source": option.source,
+    }
+    if option.kind == "medication":
+        view["products"] = [
+            {
+                "code": p.code,
+                "name": p.name,
+                "form": p.form,
+                "route": p.route,
+                "strengths": list(p.strengths),
+                "dose_must_be_a_strength": p.dose_must_be_a_strength,
+                "strengths_mg": list(p.strengths_mg) if p.dose_must_be_a_strength else [],
+                "frequencies": list(p.frequencies),
+                "controlled_drug_schedule": p.controlled_drug_schedule,
+                "professional_administration_only": p.professional_administration_only,
+                "home_office_licence_required": p.home_office_licence_required,
+                "notes": p.notes,
+                "source": p.source,
+            }
+            for p in option.products
+        ]
+    return view
+
+
+def list_options(unavailable: Iterable[str] = frozenset()) -> list[dict[str, Any]]:
+    return [option_view(o) for o in load_options(frozenset(unavailable))]
+
+
+def vocabularies() -> dict[str, Any]:
+    """The words forms offer: frequencies, supervision modes, outcomes, formats."""
+    return {
+        "frequencies": {code: f["name"] for code, f in load_frequencies().items()},
+        "supervision": {code: s["name"] for code, s in load_supervision_modes().items()},
+        "outcomes": list(doc.CHOICE_OUTCOMES),
+        "preferences": list(doc.PREFERENCES),
+        "information_formats": list(doc.INFORMATION_FORMATS),
+    }
+
+
+# --- the ledger ---------------------------------------------------------------------------
+
+def _discussed_on(value: Any) -> dt.date:
+    if isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value))
+        except ValueError as exc:
+            raise InvalidInput("discussed_on", "Give the date of the conversation, for example 2026-03-01.") from exc
+    # A day's grace for time zones; a conversation cannot be recorded before it happens.
+    if day > utcnow().date() + dt.timedelta(days=1):
+        raise InvalidInput("discussed_on", "The date of the conversation cannot be in the future.")
+    return day
+
+
+def add_choice(db: Session, viewer: Viewer, plan_id: str, based_on: int, fields: dict[str, Any],
+               unavailable: Iterable[str] = frozenset()) -> tuple[ChangeResult, dict[str, Any]]:
+    """Append one ledger entry as a new plan version, and its projection row."""
+    code = str(fields.get("option") or "").strip()
+    option = option_by_code(code, frozenset(unavailable))
+    if option is None:
+        raise InvalidInput("option", f"“{code}” is not one of the treatment options. See GET /api/options.")
+    day = _discussed_on(fields.get("discussed_on"))
+    entry_id = _new_id()
+    at = utcnow()
+    option_info = {"code": option.code, "name": option.name, "kind": option.kind,
+                   "available_locally": option.available_locally}
+    values = {**fields, "discussed_on": day.isoformat()}
+    result = change_plan(
+        db, viewer, plan_id, based_on,
+        lambda c: doc.add_choice(c, entry_id, option_info, values, viewer.author, at.isoformat(timespec="seconds")),
+        "choice.create", {"entry_id": entry_id, "option": option.code, "outcome": fields.get("outcome")},
+    )
+    entry = doc.find_choice({"choices": result.plan["choices"]}, entry_id)
+    db.add(ChoiceEntry(
+        id=uuid.UUID(entry_id), plan_id=uuid.UUID(result.plan["id"]), option=option.code, option_kind=option.kind,
+        information_given=entry["information_given"], information_format=entry["information_format"],
+        discussed_on=day, preference=entry["preference"],
+        preferred=doc.choice_is_preferred(entry["outcome"], entry["preference"]),
+        outcome=entry["outcome"], has_reason=entry["reason"] is not None,
+        has_client_view=entry["client_view"] is not None, available_locally=option.available_locally,
+        unmet_need=entry["unmet_need"], recorded_by=viewer.id, recorded_role=viewer.role, recorded_at=at,
+        plan_version=result.version,
+    ))
+    db.flush()
+    return result, {**entry, "summary": choice_summary(entry)}
+
+
+def list_choices(db: Session, viewer: Viewer, plan_id: str) -> dict[str, Any]:
+    """The ledger of the current version, oldest first, each with its plain summary."""
+    try:
+        pid = uuid.UUID(str(plan_id))
+    except ValueError as exc:
+        raise NotFound("There is no such plan.") from exc
+    row = db.execute(
+        select(Plan.id, Plan.client_id, Plan.version, PlanVersion.content)
+        .join(PlanVersion, and_(PlanVersion.plan_id == Plan.id, PlanVersion.number == Plan.version))
+        .where(Plan.id == pid, plan_scope(viewer))
+    ).first()
+    if row is None:
+        raise NotFound("There is no such plan.")
+    content = json.loads(row.content)
+    audit.record(db, actor(viewer), "choices.read", plan_id=row.id, client_id=row.client_id,
+                 detail={"version": row.version})
+    items = [{**e, "summary": choice_summary(e)} for e in content.get("choices", [])]
+    return {"items": items, "plan_version": row.version}
