@@ -73,9 +73,11 @@ class RuleViolation(DomainError):
     status_hint = 422
 
     def __init__(self, errors: list[dict[str, Any]] | None = None, warnings: list[dict[str, Any]] | None = None,
-                 detail: str | None = None) -> None:
+                 detail: str | None = None, acknowledged: list[dict[str, Any]] | None = None) -> None:
         self.errors = list(errors or [])
         self.warnings = list(warnings or [])
+        # Warnings already acknowledged in this attempt (for pages that show the form again).
+        self.acknowledged = list(acknowledged or [])
         if detail is None:
             if self.errors:
                 detail = "This cannot be recorded as it stands: see the errors."

@@ -228,13 +228,11 @@ def decide(db: Session, viewer: Viewer, plan_id: str | uuid.UUID, body: dict[str
             prescriber_home_office_licence=user, **context,
         )
         result = check_prescribing(proposal)
-        if result.errors:
-            raise RuleViolation(errors=[_finding(f) for f in result.errors],
-                                warnings=[_finding(f) for f in result.unacknowledged(acks)])
         waiting = result.unacknowledged(acks)
-        if waiting:
-            raise RuleViolation(warnings=[_finding(f) for f in waiting])
-        acknowledged = [{**_finding(w), "reason": acks[w.code]} for w in result.warnings]
+        acknowledged = [{**_finding(w), "reason": acks[w.code]} for w in result.warnings if w.code in acks]
+        if result.errors or waiting:
+            raise RuleViolation(errors=[_finding(f) for f in result.errors],
+                                warnings=[_finding(f) for f in waiting], acknowledged=acknowledged)
         suggestions = [_finding(s) for s in result.suggestions]
 
     pharmacy = (body.get("pharmacy") or "").strip() or None
