@@ -46,8 +46,11 @@ def prepare_sqlite_file(url: str) -> None:
         Path(u.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def configure_engine(engine: Engine) -> Engine:
-    """Attach per-connection settings. Idempotent per engine."""
+def configure_engine(engine: Engine, *, immediate: bool = True) -> Engine:
+    """Attach per-connection settings. Idempotent per engine.
+
+    `immediate=False` leaves SQLite transactions deferred: for tools and tests that
+    mostly read and must not hold the write lock while the app works."""
     if engine.dialect.name != "sqlite" or getattr(engine, "_careplans_configured", False):
         return engine
 
@@ -64,18 +67,18 @@ def configure_engine(engine: Engine) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     engine._careplans_configured = True  # type: ignore[attr-defined]
     return engine
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     prepare_sqlite_file(url)
     options = engine_options(url)
     options.update(kwargs)
-    return configure_engine(create_engine(url, **options))
+    return configure_engine(create_engine(url, **options), immediate=immediate)
 
 
 def alembic_config(url: str):  # -> alembic.config.Config

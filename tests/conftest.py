@@ -65,7 +65,9 @@ def app(settings: Settings):
 
 @pytest.fixture(scope="session")
 def engine(database_url: str):
-    eng = make_engine(database_url)
+    # Deferred transactions: a test reading the database must not hold SQLite's write
+    # lock while the app under test writes.
+    eng = make_engine(database_url, immediate=False)
     yield eng
     eng.dispose()
 
