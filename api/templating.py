@@ -1,26 +1,122 @@
-"""One Jinja environment (autoescape on) for pages and PDFs, and the static asset routes."""
+"""One Jinja environment (autoescape on) for pages and PDFs, and the static asset routes.
+
+Templates come from templates/ first, then the nhsuk-frontend-jinja package (its
+macros target nhsuk-frontend 10.6, the version package-lock.json installs). The
+package asks for ChainableUndefined: its macros read nested optional parameters
+such as `params.hint.text`.
+
+Globals for every template:
+- csrf_field()      the hidden `_csrf_token` input for a POST form (Markup)
+- current_viewer()  the logged-in Viewer, or None on pages open to everyone
+- progress_chart(check_ins)  geometry for the SVG progress chart (careplans.views)
+- ABOUT_ME_LABELS, GOAL_AREAS, GOAL_STATUSES  labels for forms
+Filters: date, datetime, fingerprint, voice_label(people), area_words, status_words,
+agreement_words, option_name, yes_no, words(table) (see careplans.views).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Mapping
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, pass_context
 from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.utils.scope.state import ScopeState
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.utils.empty import value_or_default
+from markupsafe import Markup, escape
+
+from api.security import CSRF_COOKIE
+from careplans import views
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 NHSUK_DIST = ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk"
 
 
+def _request(context: Mapping[str, Any]):
+    return context.get("request")
+
+
+@pass_context
+def csrf_field(context: Mapping[str, Any]) -> Markup:
+    """The hidden CSRF input. After a GET the middleware put the token in the scope; a POST
+    that it checked carries it too; a login POST without a session falls back to the cookie."""
+    request = _request(context)
+    token = ""
+    if request is not None:
+        token = value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")
+        if not token:
+            token = request.cookies.get(CSRF_COOKIE, "")
+    return Markup('<input type="hidden" name="_csrf_token" value="{}">').format(escape(token))
+
+
+@pass_context
+def current_viewer(context: Mapping[str, Any]):
+    request = _request(context)
+    if request is None:
+        return None
+    from careplans.access import Viewer
+
+    user = request.scope.get("user")
+    return user if isinstance(user, Viewer) else None
+
+
+def option_name(code: Any) -> str:
+    from careplans.catalogue import option_by_code
+
+    option = option_by_code(str(code)) if code else None
+    return option.name if option is not None else str(code or "")
+
+
+AREA_CHOICES = [(code, views.area_words(code)) for code in ("drug_alcohol_use", "health", "offending",
+                                                              "social_functioning", "harm_reduction")]
+STATUS_CHOICES = [
+    ("proposed", "Proposed", "Talked about, not started yet"),
+    ("active", "Active", "Working on it now"),
+    ("achieved", "Achieved", "Done"),
+    ("paused", "Paused", "On hold for now"),
+    ("let_go", "Let go", "Decided not to carry on with it, and that is okay"),
+]
+
+WORD_TABLES = {
+    "bbv": views.BBV_LABELS,
+    "bbv_status": views.BBV_STATUS_WORDS,
+    "nsp": views.NSP_WORDS,
+    "risk": views.RISK_WORDS,
+    "outcome": views.OUTCOME_WORDS,
+}
+
+
+def _words(value: Any, table: str) -> str:
+    return views.words(value, WORD_TABLES[table])
+
+
 def make_environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=ChoiceLoader([FileSystemLoader(str(TEMPLATES)), PackageLoader("nhsuk_frontend_jinja", "templates")]),
-        autoescape=select_autoescape(default=True, default_for_string=True),
+        autoescape=True,
+        undefined=ChainableUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals.update(csrf_field=csrf_field, current_viewer=current_viewer)
+    env.filters.update(
+        date=views.format_date,
+        datetime=views.format_datetime,
+        fingerprint=views.short_fingerprint,
+        area_words=views.area_words,
+        status_words=views.status_words,
+        agreement_words=views.agreement_words,
+        voice_label=views.voice_label,
+        option_name=option_name,
+        yes_no=views.yes_no,
+        words=_words,
+    )
+    env.globals.update(ABOUT_ME_LABELS=views.ABOUT_ME_LABELS, progress_chart=views.progress_chart,
+                       GOAL_AREAS=AREA_CHOICES, GOAL_STATUSES=STATUS_CHOICES)
+    return env
 
 
 ENVIRONMENT = make_environment()
@@ -36,4 +132,8 @@ def static_routers() -> list:
     if NHSUK_DIST.exists():
         routers.append(create_static_files_router(path="/static/nhsuk", directories=[NHSUK_DIST], name="nhsuk-static",
                                                   include_in_schema=False, opt={"exclude_from_auth": True}))
+        # The NHS.UK stylesheet refers to its icons as /assets/images/...
+        routers.append(create_static_files_router(path="/assets", directories=[NHSUK_DIST / "assets"],
+                                                  name="nhsuk-assets", include_in_schema=False,
+                                                  opt={"exclude_from_auth": True}))
     return routers

@@ -1,0 +1,145 @@
+"""Log in and out, the start page for each role, the keyworker's caseload and the client's "My plan"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.response import Redirect, Template
+from sqlalchemy.orm import Session
+
+from api.controllers.pages_common import (
+    ANYONE,
+    agreement_context,
+    load_plan,
+    page,
+    saved_message,
+    see_other,
+)
+from api.deps import transact
+from api.forms import Errors, FormData, text
+from api.security import roles, start_session, viewer_of
+from careplans.errors import LoginFailed, LoginLocked
+from careplans.services import accounts, clients, plans
+
+KEYWORKER = roles("keyworker")
+CLIENT = roles("client")
+START_PAGES = {"client": "/my-plan", "keyworker": "/caseload"}
+
+
+def safe_next(value: str) -> str:
+    """Only a path on this site (no //host, no scheme), else the start page."""
+    value = (value or "").strip()
+    if not value.startswith("/") or value.startswith("//") or value.startswith("/\\") or "\n" in value:
+        return "/"
+    if value.startswith("/login") or value.startswith("/logout"):
+        return "/"
+    return value
+
+
+@get("/login", exclude_from_auth=True, sync_to_thread=False, include_in_schema=False)
+def login_page(next: str = "/") -> Template:  # noqa: A002 - the query parameter is called next
+    return page("login.html", next=safe_next(next), errors=Errors(), username="",
+                logged_out=False)
+
+
+@get("/logged-out", exclude_from_auth=True, sync_to_thread=False, include_in_schema=False)
+def logged_out_page() -> Template:
+    return page("login.html", next="/", errors=Errors(), username="", logged_out=True)
+
+
+@post("/login", exclude_from_auth=True, sync_to_thread=True, include_in_schema=False)
+def login_submit(request: Request, db_session: Session, data: FormData) -> Template | Redirect:
+    username = text(data, "username").strip()
+    password = text(data, "password")
+    nxt = safe_next(text(data, "next"))
+    errors = Errors()
+    if not username:
+        errors.add("username", "Enter your username.")
+    elif len(username) > 64:
+        errors.add("username", "Usernames are 64 characters or fewer.")
+    if not password:
+        errors.add("password", "Enter your password.")
+    elif len(password) > 1024:
+        errors.add("password", "Passwords are 1,024 characters or fewer.")
+    if not errors:
+        try:
+            user = transact(db_session, lambda: accounts.authenticate(db_session, username, password))
+        except LoginLocked as exc:
+            errors.add("username", exc.detail)
+        except LoginFailed:
+            errors.add("username", "The username or password is not right. Check them and try again.")
+        else:
+            start_session(request, user)
+            return see_other(nxt)
+    return page("login.html", status_code=401 if "username" in errors and username and password else 422,
+                next=nxt, errors=errors, username=username, logged_out=False)
+
+
+@post("/logout", guards=[ANYONE], sync_to_thread=False, include_in_schema=False)
+def logout_submit(request: Request) -> Redirect:
+    request.clear_session()
+    return see_other("/logged-out")
+
+
+@get("/", guards=[ANYONE], sync_to_thread=False, include_in_schema=False)
+def start(request: Request) -> Redirect:
+    viewer = viewer_of(request)
+    return Redirect(path=START_PAGES.get(viewer.role, "/home"), status_code=302)
+
+
+def _caseload_order(item: dict[str, Any]) -> tuple:
+    """People without a plan, then plans not signed by both, then agreed; soonest review first."""
+    if not item.get("plan_id"):
+        group = 0
+    elif item.get("agreement_state") != "agreed":
+        group = 1
+    else:
+        group = 2
+    review = item.get("next_review_date") or "9999-12-31"
+    return group, review, (item.get("preferred_name") or "").lower()
+
+
+@get("/caseload", guards=[KEYWORKER], sync_to_thread=True, include_in_schema=False)
+def caseload(request: Request, db_session: Session) -> Template:
+    viewer = viewer_of(request)
+    result = transact(db_session, lambda: clients.list_clients(db_session, viewer, limit=500))
+    items = sorted(result["items"], key=_caseload_order)
+    return page("caseload.html", nav_current="caseload", items=items, total=result["total"],
+                today=dt.date.today().isoformat())
+
+
+@post("/clients/{client_id:str}/plans", guards=[KEYWORKER], sync_to_thread=True, include_in_schema=False)
+def start_plan(request: Request, db_session: Session, client_id: str) -> Redirect:
+    viewer = viewer_of(request)
+    plan = transact(db_session, lambda: plans.create_plan(db_session, viewer, client_id))
+    return see_other(f"/plans/{plan['id']}?saved=plan-started")
+
+
+@get("/my-plan", guards=[CLIENT], sync_to_thread=True, include_in_schema=False)
+def my_plan(request: Request, db_session: Session, saved: str | None = None) -> Template:
+    viewer = viewer_of(request)
+
+    def work() -> dict[str, Any]:
+        mine = clients.list_clients(db_session, viewer, limit=1)["items"]
+        if not mine or not mine[0].get("plan_id"):
+            return {"plan": None, "client": mine[0] if mine else None}
+        return load_plan(db_session, viewer, mine[0]["plan_id"], signatures=True)
+
+    context = transact(db_session, work)
+    if context.get("plan"):
+        context.update(agreement_context(context["plan"], viewer, context.get("signatures")))
+    return page("my_plan.html", nav_current="my-plan", saved=saved_message(saved), **context)
+
+
+@get("/home", guards=[ANYONE], sync_to_thread=True, include_in_schema=False)
+def home(request: Request, db_session: Session) -> Template:
+    viewer = viewer_of(request)
+    items: list[dict[str, Any]] = []
+    if viewer.role == "clinician":
+        items = transact(db_session, lambda: clients.list_clients(db_session, viewer, limit=500))["items"]
+    return page("home.html", nav_current="home", items=items)
+
+
+ROUTES = [login_page, logged_out_page, login_submit, logout_submit, start, caseload, start_plan, my_plan, home]
