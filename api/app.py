@@ -7,7 +7,6 @@ from pathlib import Path
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin, SQLAlchemySyncConfig, SyncSessionConfig
 from litestar import Litestar, Router
 from litestar.config.allowed_hosts import AllowedHostsConfig
-from litestar.datastructures import ResponseHeader
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.security.session_auth import SessionAuth
@@ -32,17 +31,33 @@ CSP = (
 )
 
 
-def security_headers() -> list[ResponseHeader]:
-    return [
-        ResponseHeader(name="Content-Security-Policy", value=CSP),
-        ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-        ResponseHeader(name="Referrer-Policy", value="no-referrer"),
-        ResponseHeader(name="X-Frame-Options", value="DENY"),
-        ResponseHeader(name="Cross-Origin-Opener-Policy", value="same-origin"),
-        ResponseHeader(name="Permissions-Policy", value="camera=(), microphone=(), geolocation=()"),
-        # Personal data: never kept by browsers or proxies.
-        ResponseHeader(name="Cache-Control", value="no-store"),
-    ]
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+
+
+async def add_security_headers(message, scope) -> None:
+    """before_send hook: security headers on every response, error responses included.
+
+    An app-level before_send hook sees every response, including those made when
+    middleware refuses a request (401 from auth); layered `response_headers` reach
+    only responses returned by route handlers. Anything but static assets is
+    `no-store`: pages and API answers hold personal data no browser or proxy should keep.
+    """
+    if message["type"] != "http.response.start":
+        return
+    headers = list(message.get("headers", []))
+    present = {k.lower() for k, _ in headers}
+    headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+    if not scope.get("path", "").startswith("/static/"):
+        headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
+        headers.append((b"cache-control", b"no-store"))
+    message["headers"] = headers
 
 
 API_ROUTES = [
@@ -97,7 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Litestar matches the whole Host header, port included.
         allowed_hosts=AllowedHostsConfig(allowed_hosts=[
             *settings.allowed_hosts, *(f"{h}:{settings.port}" for h in settings.allowed_hosts)]),
-        response_headers=security_headers(),
+        before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="careplans", version="0.1.0", path="/schema"),
         debug=False,

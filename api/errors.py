@@ -52,8 +52,11 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, str]]:
         message = str(item.get("message", "This value is not valid."))
         field = item.get("key")
         if m := _UNKNOWN_RE.search(message):
-            field = m.group(1)
-            message = f"“{field}” is not a field this accepts."
+            name = m.group(1)
+            where = _FIELD_RE.search(message)
+            prefix = where.group(1) if where else (field if field not in (None, "data", "body") else None)
+            field = f"{prefix}.{name}" if prefix else name
+            message = f"“{name}” is not a field this accepts."
         elif m := _FIELD_RE.search(message):
             field = m.group(1)
         if field in (None, "data", "body"):
