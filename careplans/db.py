@@ -101,3 +101,17 @@ def downgrade(url: str, revision: str = "base") -> None:
     from alembic import command
 
     command.downgrade(alembic_config(url), revision)
+
+
+def compare_type(context, inspected_column, metadata_column, inspected_type, metadata_type):  # noqa: ANN001
+    """Alembic type comparison that understands advanced-alchemy's portable types.
+
+    GUID and DateTimeUTC map to different column types per engine (SQLite reports a
+    GUID as NUMERIC); comparing those spellings would make autogenerate propose
+    changes that are not changes. Everything else uses Alembic's own comparison.
+    """
+    from advanced_alchemy.types import GUID, DateTimeUTC
+
+    if isinstance(metadata_type, (GUID, DateTimeUTC)):
+        return False
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from careplans.db import make_engine
+from careplans.db import compare_type, make_engine
 from careplans.models import DefaultBase  # noqa: F401  (registers every model)
 
 config = context.config
@@ -13,7 +13,7 @@ target_metadata = DefaultBase.metadata
 
 def run_migrations_offline() -> None:
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True, compare_type=True)
+                      literal_binds=True, render_as_batch=True, compare_type=compare_type)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -36,7 +36,7 @@ def _run(connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
+        compare_type=compare_type,
         transactional_ddl=True,
     )
     with context.begin_transaction():
