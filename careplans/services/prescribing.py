@@ -175,7 +175,8 @@ def decide(db: Session, viewer: Viewer, plan_id: str | uuid.UUID, body: dict[str
 
         audit.record(db, _actor(viewer), "prescribing.refused", plan_id=plan.id, client_id=plan.client_id,
                      detail={"version": plan.version, "based_on": based_on})
-        raise VersionConflict(plan.version, based_on, plan_view(plan, json.loads(current.content), current.created_at))
+        raise VersionConflict(plan.version, based_on, plan_view(plan, json.loads(current.content), current.created_at,
+                                                                decisions_for_plan(db, plan.id)))
 
     decision = body.get("decision")
     if decision not in DECISIONS:
@@ -350,13 +351,16 @@ def waiting_plans(db: Session, viewer: Viewer, today: dt.date | None = None,
             "plan_version": p.version,
             "fingerprint": p.fingerprint,
             "waiting_since": _iso(waiting_since),
+            "_since": waiting_since,
             "reasons": reasons,
             "last_decision": None if d is None else {
                 "plan_version": d.plan_version, "decision": d.decision, "option": d.option,
                 "review_date": d.review_date.isoformat() if d.review_date else None, "at": _iso(d.created_at),
             },
         })
-    items.sort(key=lambda i: (i["waiting_since"], i["plan_id"]))
+    items.sort(key=lambda i: (i["_since"], i["plan_id"]))
+    for item in items:
+        del item["_since"]
     return items
 
 
