@@ -80,15 +80,25 @@ def plan_view(plan: Plan, content: dict[str, Any], updated_at: dt.datetime,
 
 
 def _load_current(db: Session, viewer: Viewer, plan_id: uuid.UUID, *, for_write: bool) -> tuple[Plan, PlanVersion]:
-    scope = plan_write_scope(viewer) if for_write else plan_scope(viewer)
-    stmt = (
+    if for_write:
+        # Lock the plan row on its own first. In PostgreSQL's READ COMMITTED a locked
+        # row is re-checked after the wait; a join on plan.version would then compare the
+        # new plan row with the old version row and find nothing, so a waiting editor
+        # would be told "no such plan" instead of "someone saved first".
+        plan = db.execute(
+            select(Plan).where(Plan.id == plan_id, plan_write_scope(viewer)).with_for_update()
+        ).scalar_one_or_none()
+        if plan is None:
+            raise NotFound("There is no such plan.")
+        version = db.execute(
+            select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.number == plan.version)
+        ).scalar_one()
+        return plan, version
+    row = db.execute(
         select(Plan, PlanVersion)
         .join(PlanVersion, and_(PlanVersion.plan_id == Plan.id, PlanVersion.number == Plan.version))
-        .where(Plan.id == plan_id, scope)
-    )
-    if for_write:
-        stmt = stmt.with_for_update(of=Plan)
-    row = db.execute(stmt).first()
+        .where(Plan.id == plan_id, plan_scope(viewer))
+    ).first()
     if row is None:
         raise NotFound("There is no such plan.")
     return row[0], row[1]
