@@ -25,7 +25,7 @@ def clinician(browser_engine, people) -> Person:
         user = accounts.create_user(db, f"dr-{tag}", PASSWORD, "clinician", f"Dr Ray {tag[:4]}")
         clients.assign_staff(db, uuid.UUID(people.client_id), user.id, "prescriber")
         db.commit()
-        return Person(user.username, user.display_name)
+        return Person(user.username, user.display_name, str(user.id), "clinician")
 
 
 def test_clinician_works_the_queue_end_to_end(new_context, people, clinician):
