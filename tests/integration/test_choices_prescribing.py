@@ -426,7 +426,13 @@ def test_auditor_reads_decisions_pseudonymised(as_, world):
     for who in ("clinician_a", "keyworker_a", "client_a", "admin"):
         assert as_(who).get("/api/audit/prescribing").status_code == 403
     auditor = as_("auditor")
-    body = auditor.get("/api/audit/prescribing?limit=1000").json()
+    body, after = {"items": []}, 0
+    while True:
+        page = auditor.get(f"/api/audit/prescribing?after={after}&limit=1000").json()
+        body["items"] += page["items"]
+        if page["next_after"] == after:
+            break
+        after = page["next_after"]
     text = json.dumps(body)
     for secret in ("Secret", "SECRET", "Person A", "Clinician A", pid, world.client_ids["a"],
                    str(world.users["clinician_a"].id), r.json()["id"], "1990-01-01"):
@@ -436,7 +442,13 @@ def test_auditor_reads_decisions_pseudonymised(as_, world):
     assert mine[0]["acknowledged_warnings"][0]["code"] == "methadone_above_100mg_ecg"
     assert mine[0]["acknowledged_warnings"][0]["reason_given"] is True
     # The same pseudonyms as the audit log, so the two can be read together.
-    events = auditor.get(f"/api/audit/events?plan_id={mine[0]['plan']}&limit=1000").json()["items"]
+    events, after = [], 0
+    while True:  # the log is paged by sequence number; this test's events may be far along
+        page = auditor.get(f"/api/audit/events?plan_id={mine[0]['plan']}&after={after}&limit=1000").json()
+        events += page["items"]
+        if page["next_after"] == after:
+            break
+        after = page["next_after"]
     decided = [e for e in events if e["action"] == "prescribing.decide"]
     assert decided and decided[-1]["detail"]["fingerprint"] == mine[0]["fingerprint"]
     assert decided[-1]["client"] == mine[0]["client"]
