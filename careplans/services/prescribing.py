@@ -68,11 +68,12 @@ def _voiced_worker(text: str | None, by: str) -> dict[str, Any] | None:
 
 # --- reading decisions ----------------------------------------------------------------------
 
-def decision_view(d: PrescribingDecision) -> dict[str, Any]:
+def decision_view(d: PrescribingDecision, frequencies: dict[str, Any] | None = None,
+                  supervision: dict[str, Any] | None = None) -> dict[str, Any]:
     option = option_by_code(d.option)
     product = product_by_code(d.product) if d.product else None
-    frequencies = load_frequencies()
-    supervision = load_supervision_modes()
+    frequencies = frequencies if frequencies is not None else load_frequencies()
+    supervision = supervision if supervision is not None else load_supervision_modes()
     view = {
         "id": str(d.id),
         "plan_id": str(d.plan_id),
@@ -112,7 +113,8 @@ def decisions_for_plan(db: Session, plan_id: uuid.UUID, up_to_version: int | Non
     if up_to_version is not None:
         stmt = stmt.where(PrescribingDecision.plan_version <= up_to_version)
     rows = db.execute(stmt.order_by(PrescribingDecision.created_at.desc())).scalars().all()
-    return [decision_view(d) for d in rows]
+    frequencies, supervision = load_frequencies(), load_supervision_modes()
+    return [decision_view(d, frequencies, supervision) for d in rows]
 
 
 # --- deciding ---------------------------------------------------------------------------------

@@ -460,3 +460,33 @@ def test_openapi_describes_the_routes(http):
     for path in ("/api/options", "/api/plans/{plan_id}/choices", "/api/prescribing/queue",
                  "/api/plans/{plan_id}/prescribing", "/api/audit/prescribing"):
         assert path in paths, path
+
+
+def test_plan_read_and_queue_are_a_constant_number_of_queries(as_, world, engine, db):
+    from sqlalchemy import event
+
+    from careplans.services import plans, prescribing
+
+    pid = world.plan_ids["a"]
+    viewer = world.viewer("clinician_a")
+    clinician = as_("clinician_a")
+
+    def queries_after(decisions: int) -> int:
+        for i in range(decisions):
+            r = clinician.post(f"/api/plans/{pid}/prescribing", {**methadone(60 + i), "plan_version": 1})
+            assert r.status_code == 201
+        statements: list[str] = []
+
+        def listener(*args, **kwargs):
+            statements.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            plans.read_plan(db, viewer, pid)
+            prescribing.waiting_plans(db, viewer)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        db.commit()
+        return len(statements)
+
+    assert queries_after(1) == queries_after(5)
