@@ -305,20 +305,10 @@ def _empty_decision() -> dict[str, Any]:
 
 def _review_context(db: Session, viewer, plan_id: str, audited: bool = True) -> dict[str, Any]:
     context = load_plan(db, viewer, plan_id, audited=audited)
-    review = prescribing.review(db, viewer, plan_id) if audited else _review_unaudited(db, viewer, context["plan"])
-    context.update(preferences=review["preferences"], discussions=review["medication_discussions"],
-                   waiting=review["waiting"])
+    details = prescribing.review_details(db, viewer, context["plan"])
+    context.update(preferences=details["preferences"], discussions=details["medication_discussions"],
+                   waiting=details["waiting"])
     return context
-
-
-def _review_unaudited(db: Session, viewer, plan: dict[str, Any]) -> dict[str, Any]:
-    import uuid
-
-    latest = doc.latest_choice_by_option(plan)
-    medication = [e for e in latest.values() if e.get("kind") == "medication"]
-    waiting = prescribing.waiting_plans(db, viewer, plan_id=uuid.UUID(plan["id"]))
-    return {"preferences": [e for e in medication if doc.choice_is_preferred(e.get("outcome"), e.get("preference"))],
-            "medication_discussions": medication, "waiting": waiting[0] if waiting else None}
 
 
 def _review_page(context: dict, *, status_code: int = 200, errors: Errors | None = None,
@@ -350,9 +340,9 @@ _FIELD_IDS = {"prescriber_home_office_licence": "option", "acknowledged_warnings
 
 
 def _field_id(field: str) -> str:
-    if field.startswith("acknowledged_warnings."):
-        parts = field.split(".")
-        return "decision" if len(parts) < 2 else field
+    """The id of the form control a rule finding is about, for the error summary link."""
+    if field.startswith("acknowledged_warnings"):
+        return "decision"
     return _FIELD_IDS.get(field, field)
 
 

@@ -374,25 +374,31 @@ def queue(db: Session, viewer: Viewer, today: dt.date | None = None) -> list[dic
 
 # --- the review page ------------------------------------------------------------------------------
 
+def review_details(db: Session, viewer: Viewer, plan: dict[str, Any], today: dt.date | None = None) -> dict[str, Any]:
+    """For a plan already read (and audited): the person's medication preferences in their
+    words, the latest discussion of each medicine, and why the plan is waiting (if it is)."""
+    from careplans import plan_document as doc
+
+    latest = doc.latest_choice_by_option(plan)
+    medication = [e for e in latest.values() if e.get("kind") == "medication"]
+    waiting = waiting_plans(db, viewer, today, plan_id=_uuid(plan["id"]))
+    return {
+        "preferences": [e for e in medication if doc.choice_is_preferred(e.get("outcome"), e.get("preference"))],
+        "medication_discussions": medication,
+        "waiting": waiting[0] if waiting else None,
+    }
+
+
 def review(db: Session, viewer: Viewer, plan_id: str | uuid.UUID, today: dt.date | None = None) -> dict[str, Any]:
     """Everything a clinician needs to review one plan: the current version and its
     fingerprint, the person's medication preferences in their words, the ledger,
     earlier decisions and why the plan is waiting."""
-    from careplans import plan_document as doc
     from careplans.services.plans import read_plan
 
     if viewer.role != "clinician":
         raise NotFound("There is no such plan.")
     plan = read_plan(db, viewer, plan_id)
-    latest = doc.latest_choice_by_option(plan)
-    medication = [e for e in latest.values() if e.get("kind") == "medication"]
-    waiting = waiting_plans(db, viewer, today, plan_id=_uuid(plan["id"]))
-    return {
-        "plan": plan,
-        "preferences": [e for e in medication if doc.choice_is_preferred(e.get("outcome"), e.get("preference"))],
-        "medication_discussions": medication,
-        "waiting": waiting[0] if waiting else None,
-    }
+    return {"plan": plan, **review_details(db, viewer, plan, today)}
 
 
 # --- auditors ----------------------------------------------------------------------------------------

@@ -490,3 +490,37 @@ def test_plan_read_and_queue_are_a_constant_number_of_queries(as_, world, engine
         return len(statements)
 
     assert queries_after(1) == queries_after(5)
+
+
+# --- the pages (server-rendered; the browser test drives them end to end) -----------------------------
+
+def test_pages_carry_csrf_fields_no_inline_style_and_are_guarded(as_, world):
+    import re
+
+    pid = world.plan_ids["a"]
+    kw = as_("keyworker_a")
+    r = kw.get(f"/plans/{pid}/choices")
+    assert r.status_code == 200
+    forms = re.findall(r"<form[^>]*method=\"post\".*?</form>", r.text, re.S)
+    assert len(forms) >= 8  # one per option, plus log out
+    assert all('name="_csrf_token"' in f for f in forms)
+    assert "style=" not in r.text and "<script>" not in r.text
+    for option in ("methadone", "buprenorphine", "buvidal", "hat", "harm_reduction", "detox",
+                   "abstinence_support", "residential_rehab"):
+        assert f'id="option-{option}"' in r.text
+    # Only clinicians reach the queue and the review page; clinician_b cannot see plan a.
+    for who in ("keyworker_a", "client_a", "auditor"):
+        assert as_(who).get("/prescribing/queue").status_code == 403
+        assert as_(who).get(f"/plans/{pid}/prescribing/review").status_code == 403
+    assert as_("clinician_b").get(f"/plans/{pid}/prescribing/review").status_code == 404
+    clinician = as_("clinician_a")
+    r = clinician.get(f"/plans/{pid}/prescribing/review")
+    assert r.status_code == 200 and 'id="plan-fingerprint"' in r.text and 'name="_csrf_token"' in r.text
+    # A form post from the review page: the error summary names the missing reasons.
+    r = clinician.client.post(f"/plans/{pid}/prescribing/review",
+                              data={"_csrf_token": clinician.csrf, "plan_version": "1", "decision": "declined",
+                                    "option": "buvidal"})
+    assert r.status_code == 422 and "There is a problem" in r.text and "#rationale" in r.text
+    # Without the CSRF token the post is refused.
+    r = clinician.client.post(f"/plans/{pid}/prescribing/review", data={"plan_version": "1"})
+    assert r.status_code == 403
