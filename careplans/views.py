@@ -205,7 +205,8 @@ def progress_chart(check_ins: list[dict[str, Any]], width: int = 360, height: in
     readable; each point carries its rating as a text label, so the chart never relies on
     colour, and the page shows the same numbers as a table.
     """
-    left, right, top, bottom = 34, 14, 22, 40
+    left, right, top, bottom = 34, 14, 24, 40
+    pad = 24  # keeps the first and last date labels inside the picture
     chart = ProgressChart(width=width, height=height, left=left, right=right, top=top, bottom=bottom)
     plot_h = height - top - bottom
     plot_w = width - left - right
@@ -214,10 +215,10 @@ def progress_chart(check_ins: list[dict[str, Any]], width: int = 360, height: in
     n = len(check_ins)
     if n == 0:
         return chart
-    every = max(1, -(-n // 6))  # at most about six date labels
+    every = max(1, -(-n // 5))  # at most about five date labels
     for i, ci in enumerate(check_ins):
         rating = max(0, min(10, int(ci.get("rating", 0))))
-        x = left + (plot_w / 2 if n == 1 else plot_w * i / (n - 1))
+        x = left + (plot_w / 2 if n == 1 else pad + (plot_w - 2 * pad) * i / (n - 1))
         y = top + plot_h * (1 - rating / 10)
         chart.points.append(ChartPoint(x=x, y=y, rating=rating, date_label=short_date(ci.get("at")),
                                        long_date=format_date(ci.get("at")),

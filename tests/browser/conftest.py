@@ -107,6 +107,13 @@ def browser(playwright_driver):
 class Person:
     username: str
     name: str
+    id: str | None = None
+    role: str | None = None
+
+    def viewer(self):
+        from careplans.access import Viewer
+
+        return Viewer(id=uuid.UUID(self.id), role=self.role, name=self.name)
 
 
 @dataclass
@@ -135,25 +142,73 @@ def people(browser_engine) -> People:
                                        date_of_birth=dt.date(1988, 6, 1), pronouns="they/them", user_id=cl.id)
         plan = plans.create_plan(db, kw_viewer, client["id"])
         db.commit()
-        return People(keyworker=Person(kw.username, kw.display_name), client=Person(cl.username, cl.display_name),
+        return People(keyworker=Person(kw.username, kw.display_name, str(kw.id), "keyworker"),
+                      client=Person(cl.username, cl.display_name, str(cl.id), "client"),
                       client_name=client["preferred_name"], plan_id=plan["id"], client_id=client["id"])
 
 
 @pytest.fixture()
+def fill_plan(browser_engine) -> Callable[[People], dict]:
+    """fill_plan(people) → writes About me, two goals with steps and check-ins, the way the demo does."""
+    from sqlalchemy.orm import Session
+
+    from careplans.services import goals, plans
+
+    def _fill(p: People) -> dict:
+        client, kw = p.client.viewer(), p.keyworker.viewer()
+        with Session(browser_engine, expire_on_commit=False) as db:
+            v = plans.read_plan(db, kw, p.plan_id, audited=False)["version"]
+            v = goals.patch_plan(db, client, p.plan_id, v, {
+                "what_matters": "My daughter, and getting back to football on Sundays.",
+                "strengths": "Stubborn in a good way. I have stopped before and I know what it takes.",
+                "what_helps": "Being told straight. Texts, not phone calls, before 10am.",
+            }, None).version
+            v = goals.patch_plan(db, kw, p.plan_id, v, {"contact_preferences": "Prefers texts; call them Alex."},
+                                 None, "2027-03-01").version
+            r, g1 = goals.add_goal(db, client, p.plan_id, v, {
+                "title": "Get my own place with a lock on the door", "why": "So my daughter can stay over.",
+                "area": "social_functioning", "target_date": "2027-06-01",
+                "steps": [{"text": "Fill in the housing form together", "who_helps": "Sam", "when": "next Tuesday"},
+                          {"text": "Ask the GP for a support letter", "who_helps": "me", "when": "this month"}]})
+            r, g2 = goals.add_goal(db, client, p.plan_id, r.version, {
+                "title": "Stay on a steady dose and stop topping up", "why": "I want my mornings back.",
+                "area": "drug_alcohol_use"})
+            v = r.version
+            for rating, note in ((3, "Form started."), (5, None), (6, "Waiting on ID.")):
+                v = goals.add_check_in(db, client, p.plan_id, g1["id"], v, rating, note)[0].version
+            db.commit()
+        return {"version": v, "goal_ids": [g1["id"], g2["id"]]}
+
+    return _fill
+
+
+@pytest.fixture()
 def new_context(browser, server) -> Iterator[Callable[..., object]]:
-    """new_context(**options) → a fresh browser context (own cookies) with the server as base URL."""
+    """new_context(**options) → a fresh browser context (own cookies) with the server as base URL.
+
+    Script errors and Content-Security-Policy refusals on any page fail the test (the NHS.UK
+    stylesheet's web fonts on assets.nhs.uk are refused by design: font-src is 'self')."""
     opened = []
+    problems: list[str] = []
+
+    def _console(message) -> None:
+        text = message.text
+        if message.type == "error" and "Content Security Policy" in text and "font-src" not in text:
+            problems.append(f"CSP: {text}")
 
     def _new(**options):
         options.setdefault("viewport", {"width": 1024, "height": 800})
         ctx = browser.new_context(base_url=server.url, **options)
         ctx.set_default_timeout(15_000)
+        ctx.on("console", _console)
+        ctx.on("weberror", lambda error: problems.append(f"script error: {error.error}"))
         opened.append(ctx)
         return ctx
 
     yield _new
     for ctx in opened:
         ctx.close()
+    assert not problems, "problems in the browser:\n" + "\n".join(problems)
 
 
 def log_in(page, person: Person, expect_path: str | None = None) -> None:
