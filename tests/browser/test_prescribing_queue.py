@@ -118,3 +118,18 @@ def test_clinician_works_the_queue_end_to_end(new_context, people, clinician):
     doctor.goto("/prescribing/queue")
     row = doctor.locator("#queue tbody tr", has_text=people.client_name)
     assert "changed since the last decision" in row.inner_text()
+
+    # Staying safe: naloxone supplied by a peer, recorded from the browser.
+    client.goto(f"/plans/{pid}/staying-safe")
+    check(client, "staying-safe", screenshot=True)
+    client.check("#offered")  # first choice: Yes
+    client.check("#supplied")
+    client.check("#product")  # Nyxoid
+    client.fill("#supplied_by", "A friend from the peer network")
+    client.check("#peer_supply")
+    client.select_option("#moment-0-kind", "prison_release")
+    client.get_by_role("button", name="Save staying safe").click()
+    assert "Staying safe is saved." in client.inner_text("main")
+    client.goto(f"/plans/{pid}#staying-safe")
+    safe = client.locator("#staying-safe").locator("xpath=..")
+    assert "Peer supply" in safe.inner_text() and "Leaving prison" in safe.inner_text()

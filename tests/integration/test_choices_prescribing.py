@@ -524,3 +524,38 @@ def test_pages_carry_csrf_fields_no_inline_style_and_are_guarded(as_, world):
     # Without the CSRF token the post is refused.
     r = clinician.client.post(f"/plans/{pid}/prescribing/review", data={"plan_version": "1"})
     assert r.status_code == 403
+
+
+def test_staying_safe_page_saves_only_what_changed_and_reopens_the_review(as_, world):
+    pid = world.plan_ids["a"]
+    client = as_("client_a")
+    v = prefer(client, pid)
+    clinician = as_("clinician_a")
+    assert clinician.post(f"/api/plans/{pid}/prescribing", {**buvidal(24), "plan_version": v}).status_code == 201
+    kw = as_("keyworker_a")
+    r = kw.get(f"/plans/{pid}/staying-safe")
+    assert r.status_code == 200 and 'name="_csrf_token"' in r.text and "style=" not in r.text
+    form = {"_csrf_token": kw.csrf, "based_on": str(v), "offered": "yes", "offered_on[day]": "2",
+            "offered_on[month]": "3", "offered_on[year]": "2026", "supplied": "yes", "product": "nyxoid",
+            "supplied_by": "Newport peer network", "peer_supply": "yes", "needle_syringe_access": "has_access",
+            "bbv-hepatitis_c_test": "offered", "moment_count": "2", "moment-0-kind": "prison_release",
+            "moment-0-date[day]": "10", "moment-0-date[month]": "4", "moment-0-date[year]": "2026",
+            "moment-0-note": "Release date from HMP", "notes": "Carries the kit in their bag"}
+    r = kw.client.post(f"/plans/{pid}/staying-safe", data={**form, "moment-1-note": "orphan note"},
+                       follow_redirects=False)
+    assert r.status_code == 422 and "#moment-1-kind" in r.text
+    r = kw.client.post(f"/plans/{pid}/staying-safe", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    safe = kw.plan(pid)["staying_safe"]
+    assert safe["naloxone"] == {"offered": True, "offered_on": "2026-03-02", "supplied": True, "product": "nyxoid",
+                                "supplied_on": None, "supplied_by": "Newport peer network", "peer_supply": True}
+    assert safe["bbv"]["hepatitis_c_test"] == "offered" and safe["bbv"]["hiv_test"] == "not_discussed"
+    assert safe["overdose_risk_moments"][0]["kind"] == "prison_release"
+    assert safe["notes"]["voice"] == "worker"
+    assert pid in queue_ids(clinician)  # a change to staying safe reopens the review
+    # Saving the same values again makes no new version.
+    version = kw.plan(pid)["version"]
+    r = kw.client.post(f"/plans/{pid}/staying-safe", data={**form, "based_on": str(version)}, follow_redirects=False)
+    assert r.status_code == 303 and "saved=nothing" in r.headers["location"]
+    assert kw.plan(pid)["version"] == version
+    assert as_("clinician_a").get(f"/plans/{pid}/staying-safe").status_code == 403
