@@ -86,6 +86,9 @@ WORD_TABLES = {
     "nsp": views.NSP_WORDS,
     "risk": views.RISK_WORDS,
     "outcome": views.OUTCOME_WORDS,
+    "preference": views.PREFERENCE_WORDS,
+    "format": views.FORMAT_WORDS,
+    "decision": views.DECISION_WORDS,
 }
 
 

@@ -272,6 +272,28 @@ OUTCOME_WORDS = {
     "undecided": "Not decided yet",
 }
 
+PREFERENCE_WORDS = {
+    "preferred": "Would like this",
+    "open": "Open to it",
+    "not_preferred": "Would rather not",
+    "stated": "In their own words",
+}
+FORMAT_WORDS = {
+    "conversation": "talking it through",
+    "leaflet": "a leaflet",
+    "easy_read": "an easy read leaflet",
+    "video": "a video",
+    "online": "online information",
+    "interpreter": "with an interpreter",
+    "peer": "from a peer",
+    "other": "another way",
+}
+DECISION_WORDS = {
+    "approved": "Approved",
+    "approved_with_changes": "Approved with changes",
+    "declined": "Not approved",
+}
+
 
 def yes_no(value: Any) -> str:
     if value is True:

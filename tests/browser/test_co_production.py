@@ -105,7 +105,7 @@ def test_keyworker_and_client_co_write_sign_and_see_later_changes(new_context, p
     client.get_by_label(f"I have read version {version} of this plan and I agree with it").check()
     client.get_by_role("button", name=f"Sign version {version}").click()
     assert "Your signature is saved" in client.inner_text("main")
-    assert "Waiting for the keyworker to sign" in client.inner_text("main")
+    assert "Waiting for your keyworker to sign" in client.inner_text("main")
 
     kw.goto(f"/plans/{pid}/agreement")
     assert kw.inner_text("#current-fingerprint") == client_fp
