@@ -1,0 +1,118 @@
+"""Deny by default on the HTML pages: every page route × every role × own and other record.
+
+Generated from the app's route table and each route's role guard, so a new page without a
+guard, or one that leaks another caseload's plan, fails here. (Runs without a browser.)
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from litestar.testing import TestClient
+
+from careplans.services import goals, plans
+from tests.conftest import Api
+
+# Pages that anyone may open without logging in.
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/logged-out")}
+SKIP_PREFIXES = ("/api", "/static", "/assets", "/schema", "/health")
+OWN_PAGE_MODULES = {"api.controllers.pages_session", "api.controllers.pages_plan", "api.controllers.pages_about",
+                    "api.controllers.pages_goals"}
+ROLE_USERS = {"client": "client_a", "keyworker": "keyworker_a", "clinician": "clinician_a", "auditor": "auditor",
+              "admin": "admin"}
+
+
+def page_handlers(app):
+    for route in app.routes:
+        if route.path.startswith(SKIP_PREFIXES):
+            continue
+        for handler in getattr(route, "route_handlers", []):
+            for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
+                yield method, route.path, handler
+
+
+def module_of(handler) -> str:
+    fn = handler.fn
+    return getattr(getattr(fn, "func", fn), "__module__", "")
+
+
+def allowed_roles(handler) -> set[str] | None:
+    roles: set[str] = set()
+    for guard in handler.guards or []:
+        roles |= set(getattr(guard, "allowed_roles", ()))
+    return roles or None
+
+
+def test_every_page_route_states_who_may_use_it(app):
+    unguarded = [(m, p) for m, p, h in page_handlers(app) if (m, p) not in PUBLIC and allowed_roles(h) is None]
+    assert not unguarded, f"page routes without a role guard: {unguarded}"
+
+
+@pytest.fixture()
+def records(world, db):
+    """A goal in each caseload's plan, so goal pages have something to find."""
+    out = {}
+    for side in ("a", "b"):
+        kw = world.viewer(f"keyworker_{side}")
+        version = plans.read_plan(db, kw, world.plan_ids[side], audited=False)["version"]
+        _, goal = goals.add_goal(db, kw, world.plan_ids[side], version, {"title": f"Goal {side}", "area": "health"})
+        out[side] = {"plan_id": world.plan_ids[side], "goal_id": goal["id"], "client_id": world.client_ids[side],
+                     "number": "1"}
+    db.commit()
+    return out
+
+
+def _path(template: str, values: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m.group(1)], template)
+
+
+def _request(client: TestClient, method: str, path: str, csrf: str | None):
+    if method == "GET":
+        return client.get(path, follow_redirects=False)
+    data = {"_csrf_token": csrf} if csrf else {}
+    return client.post(path, data=data, follow_redirects=False)
+
+
+def test_page_access_matrix(app, world, records):
+    handlers = [(m, p, h) for m, p, h in page_handlers(app)
+                if module_of(h) in OWN_PAGE_MODULES and (m, p) not in PUBLIC]
+    handlers.sort(key=lambda item: item[1] == "/logout")  # logging out ends the sessions: last
+    assert len(handlers) >= 20
+    failures = []
+    anonymous = TestClient(app)
+    sessions = {}
+    for role, key in ROLE_USERS.items():
+        api = Api(TestClient(app), world.username(key))
+        sessions[role] = (api.client, api.csrf)
+
+    for method, template, handler in handlers:
+        roles = allowed_roles(handler) or set()
+        uses_record = "{" in template
+        own = _path(template, records["a"])
+        other = _path(template, records["b"])
+
+        r = _request(anonymous, method, own, None)
+        if not (r.status_code in (302, 303) and r.headers.get("location", "").startswith("/login")):
+            failures.append(f"anonymous {method} {template}: {r.status_code}, expected a redirect to log in")
+
+        for role, (client, csrf) in sessions.items():
+            r = _request(client, method, own, csrf)
+            if role not in roles:
+                if r.status_code != 403:
+                    failures.append(f"{role} {method} {template}: {r.status_code}, expected 403")
+                continue
+            if r.status_code in (403, 404) or r.status_code >= 500:
+                failures.append(f"{role} {method} {template} (own): {r.status_code}, expected to be allowed")
+            if uses_record:
+                r = _request(client, method, other, csrf)
+                if r.status_code != 404:
+                    failures.append(f"{role} {method} {template} (other caseload): {r.status_code}, expected 404")
+        # A made-up id is as unknown as another caseload's.
+        if uses_record and "client" in roles:
+            client, csrf = sessions["client"]
+            r = _request(client, method, _path(template, {**records["a"], "plan_id": str(uuid.uuid4())}), csrf)
+            if r.status_code != 404 and "{plan_id" in template:
+                failures.append(f"client {method} {template} (made-up plan): {r.status_code}, expected 404")
+    assert not failures, "\n".join(failures)
