@@ -121,16 +121,21 @@ def decisions_for_plan(db: Session, plan_id: uuid.UUID, up_to_version: int | Non
 
 def _load_for_decision(db: Session, viewer: Viewer, plan_id: uuid.UUID) -> tuple[Plan, PlanVersion]:
     """The plan and its current version, if this clinician prescribes for the person.
-    The plan row is locked so no plan write can slip in between the check and the decision."""
-    row = db.execute(
-        select(Plan, PlanVersion)
-        .join(PlanVersion, and_(PlanVersion.plan_id == Plan.id, PlanVersion.number == Plan.version))
-        .where(Plan.id == plan_id, plan_scope(viewer))
-        .with_for_update(of=Plan)
-    ).first()
-    if row is None:
+
+    The plan row is locked on its own first, so no plan write can slip in between the
+    version check and the decision. (Locking it in a join with its version row would, on
+    PostgreSQL, re-check the new plan row against the old version row after a wait and
+    find nothing: a waiting clinician would get 404 instead of 409.)"""
+    plan = db.execute(
+        select(Plan).where(Plan.id == plan_id, plan_scope(viewer)).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if plan is None:
         raise NotFound("There is no such plan.")
-    return row[0], row[1]
+    version = db.execute(
+        select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.number == plan.version)
+    ).scalar_one()
+    return plan, version
 
 
 def _finding(f: Any) -> dict[str, Any]:
