@@ -11,7 +11,7 @@ Globals for every template:
 - progress_chart(check_ins)  geometry for the SVG progress chart (careplans.views)
 - ABOUT_ME_LABELS, GOAL_AREAS, GOAL_STATUSES  labels for forms
 Filters: date, datetime, fingerprint, voice_label(people), area_words, status_words,
-agreement_words, option_name, yes_no, words(table) (see careplans.views).
+agreement_words, option_name, yes_no, words(table), possessive (see careplans.views).
 """
 
 from __future__ import annotations
@@ -113,6 +113,7 @@ def make_environment() -> Environment:
         status_words=views.status_words,
         agreement_words=views.agreement_words,
         voice_label=views.voice_label,
+        possessive=views.possessive,
         option_name=option_name,
         yes_no=views.yes_no,
         words=_words,

@@ -31,7 +31,9 @@ START_PAGES = {"client": "/my-plan", "keyworker": "/caseload"}
 def safe_next(value: str) -> str:
     """Only a path on this site (no //host, no scheme), else the start page."""
     value = (value or "").strip()
-    if not value.startswith("/") or value.startswith("//") or value.startswith("/\\") or "\n" in value:
+    if not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):  # browsers drop tabs and newlines: "/\t/evil"
         return "/"
     if value.startswith("/login") or value.startswith("/logout"):
         return "/"
