@@ -61,7 +61,7 @@ async def add_security_headers(message, scope) -> None:
 
 
 API_ROUTES = [
-    session_routes.login, session_routes.logout, session_routes.me, session_routes.health,
+    session_routes.login, session_routes.logout, session_routes.me, session_routes.health, session_routes.live,
     client_routes.list_clients, client_routes.create_client, client_routes.get_client, client_routes.create_plan,
     plan_routes.read_plan, plan_routes.patch_plan, plan_routes.list_versions, plan_routes.get_version,
     plan_routes.diff, plan_routes.create_goal, plan_routes.update_goal, plan_routes.create_check_in,
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     auth = SessionAuth(
         retrieve_user_handler=security.make_retrieve_user(alchemy),
         session_backend_config=session_config,
-        exclude=["^/health$", "^/schema", "^/static/", "^/login$", "^/s/", "^/favicon.ico$"],
+        exclude=["^/health$", "^/health/live$", "^/schema", "^/static/", "^/login$", "^/s/", "^/favicon.ico$"],
     )
     csrf = security.csrf_config(settings.secret_key, settings.secure_cookies)
     app = Litestar(

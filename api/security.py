@@ -52,6 +52,16 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
         return new_id or super().get_session_id(connection)
 
     async def store_in_message(self, scope_session: Any, message: Any, connection: ASGIConnection) -> None:
+        if isinstance(scope_session, dict) and not scope_session and not connection.scope.get(ROTATE_KEY):  # type: ignore[misc]
+            # Litestar stores an empty session ({} rather than Empty) as a new row with a
+            # new cookie: every anonymous request would write to the database. Store
+            # nothing; if a cookie came in, clear it and its row.
+            presented = connection.cookies.get(self.config.key)
+            if presented and presented != "null":
+                from litestar.types.empty import Empty
+
+                await super().store_in_message(Empty, message, connection)
+            return
         if connection.scope.get(ROTATE_KEY):  # type: ignore[misc]
             old = connection.cookies.get(self.config.key)
             if old and old != "null":

@@ -64,6 +64,17 @@ class Settings:
                 raise ConfigurationError("CAREPLANS_ARGON2_PROFILE is for the test suite only.")
         elif not secret:
             secret = _local_secret()
+        if unavailable := frozenset(
+            c.strip() for c in env.get("CAREPLANS_UNAVAILABLE_OPTIONS", "").split(",") if c.strip()
+        ):
+            from careplans.catalogue import load_options
+
+            known = {o.code for o in load_options()}
+            if unknown := sorted(unavailable - known):
+                raise ConfigurationError(
+                    f"CAREPLANS_UNAVAILABLE_OPTIONS names unknown options: {', '.join(unknown)}. "
+                    f"Known: {', '.join(sorted(known))}."
+                )
         hosts = tuple(h.strip() for h in env.get("CAREPLANS_ALLOWED_HOSTS", "").split(",") if h.strip())
         unavailable = frozenset(
             c.strip() for c in env.get("CAREPLANS_UNAVAILABLE_OPTIONS", "").split(",") if c.strip()

@@ -40,7 +40,7 @@ def events(
         if plan_id and plan_id not in (plan_p, ev.plan_id):
             continue
         detail = json.loads(ev.detail)
-        for key in ("user_id", "goal_id", "check_in_id"):
+        for key in ("user_id", "goal_id", "check_in_id", "entry_id", "decision_id"):
             if key in detail:
                 detail[key] = audit.pseudonym(secret, key[:-3], detail[key])
         items.append({

@@ -55,3 +55,8 @@ def health(db_session: Session) -> Response[dict]:
     except SQLAlchemyError:
         return Response({"status": "unavailable"}, status_code=503)
     return Response({"status": "ok"})
+
+
+@get("/health/live", exclude_from_auth=True, tags=["health"], summary="The process answers (no database)")
+async def live() -> dict:
+    return {"status": "ok"}

@@ -104,6 +104,12 @@ def _load_current(db: Session, viewer: Viewer, plan_id: uuid.UUID, *, for_write:
     return row[0], row[1]
 
 
+def _decisions(db: Session, plan_id: uuid.UUID) -> list[dict[str, Any]]:
+    from careplans.services.prescribing import decisions_for_plan
+
+    return decisions_for_plan(db, plan_id)
+
+
 def read_plan(db: Session, viewer: Viewer, plan_id: str | uuid.UUID, *, audited: bool = True) -> dict[str, Any]:
     from careplans.services.prescribing import decisions_for_plan
 
@@ -183,7 +189,7 @@ def change_plan(
         raise InvalidInput(exc.field, exc.message) from exc
     changes = describe(before, after)
     if not changes:
-        return ChangeResult(plan_view(plan, before, current.created_at), plan.version, False)
+        return ChangeResult(plan_view(plan, before, current.created_at, _decisions(db, plan.id)), plan.version, False)
     new_number = plan.version + 1
     fp = fingerprint(after)
     now = utcnow()
@@ -206,7 +212,7 @@ def change_plan(
     audit.record(db, actor(viewer), action, plan_id=plan.id, client_id=plan.client_id, detail=detail)
     db.flush()
     db.refresh(plan)
-    return ChangeResult(plan_view(plan, after, now), new_number, True)
+    return ChangeResult(plan_view(plan, after, now, _decisions(db, plan.id)), new_number, True)
 
 
 def _sync_projections(db: Session, plan_id: uuid.UUID, before: dict, after: dict, version: int,
@@ -319,7 +325,7 @@ def sign_agreement(db: Session, viewer: Viewer, plan_id: str | uuid.UUID, versio
     audit.record(db, actor(viewer), "agreement.sign", plan_id=plan.id, client_id=plan.client_id,
                  detail={"version": version, "fingerprint": plan.fingerprint, "as": role})
     db.flush()
-    return plan_view(plan, content, current.created_at)
+    return plan_view(plan, content, current.created_at, _decisions(db, plan.id))
 
 
 def list_signatures(db: Session, plan_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -348,6 +354,9 @@ ACTION_WORDS = {
     "agreement.sign": "signed the plan",
     "agreement.refused": "tried to sign an older version",
     "access_log.read": "looked at who has seen the plan",
+    "choices.read": "looked at the treatment options discussed",
+    "prescribing.decide": "made a prescribing decision",
+    "prescribing.refused": "tried to decide on an older version (nothing was saved)",
 }
 
 

@@ -26,3 +26,9 @@ def test_local_defaults():
     s = Settings.from_env({"CAREPLANS_PORT": "8123", "CAREPLANS_DATABASE_URL": "postgresql://u@h/db"})
     assert s.port == 8123 and s.database_url.startswith("postgresql+psycopg://") and not s.secure_cookies
     assert len(s.secret_key) >= 32
+
+
+def test_unknown_unavailable_option_is_refused_at_start():
+    with pytest.raises(ConfigurationError, match="heroin"):
+        Settings.from_env({"CAREPLANS_UNAVAILABLE_OPTIONS": "hat,heroin"})
+    assert Settings.from_env({"CAREPLANS_UNAVAILABLE_OPTIONS": "hat"}).unavailable_options == frozenset({"hat"})
