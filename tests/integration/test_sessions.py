@@ -100,3 +100,18 @@ def test_openapi_describes_every_api_route(app, http):
                     continue
                 path = route.path.replace(":str}", "}").replace(":int}", "}")
                 assert (method, path) in documented, (method, path)
+
+
+def test_anonymous_requests_store_no_session(http, db):
+    from sqlalchemy import func, select
+
+    from careplans.models import UserSession
+
+    before = db.execute(select(func.count()).select_from(UserSession)).scalar_one()
+    db.rollback()
+    for path in ("/health", "/health/live", "/api/me", "/login"):
+        r = http.get(path)
+        assert not any(c.startswith("careplans_session=") and "null" not in c
+                       for c in r.headers.get_list("set-cookie")), path
+    assert db.execute(select(func.count()).select_from(UserSession)).scalar_one() == before
+    db.rollback()
