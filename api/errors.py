@@ -75,6 +75,10 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
     detail = exc.detail
     if isinstance(exc, NotAuthorizedException):
         detail = "Log in to continue."
+    if status >= 500:
+        # Internal details (template names, exception text) are for the log, not the page.
+        log.error("%s on %s %s: %s", status, request.method, request.url.path, type(exc).__name__)
+        detail = "Something went wrong on our side. What you typed has not been saved."
     if _wants_html(request):
         if isinstance(exc, NotAuthorizedException):
             return Redirect(path=f"/login?next={request.url.path}")
