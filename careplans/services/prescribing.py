@@ -30,6 +30,7 @@ from careplans.errors import InvalidInput, NotAllowed, NotFound, RuleViolation, 
 from careplans.models import ChoiceEntry, Client, Plan, PlanVersion, PrescribingDecision, User, utcnow
 from careplans.plan_changes import decision_summary, format_date
 from careplans.rules.medication import PrescribingProposal, check_prescribing
+from careplans.services import plans as plans_service
 
 DECISIONS = ("approved", "approved_with_changes", "declined")
 # Parts of the plan whose change reopens the review.
@@ -43,21 +44,8 @@ CONTEXT_FIELDS = (
 )
 
 
-def _uuid(value: str | uuid.UUID) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise NotFound("There is no such plan.") from exc
-
-
-def _iso(at: dt.datetime) -> str:
-    return at.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _actor(viewer: Viewer) -> audit.Actor:
-    return audit.Actor(id=str(viewer.id), role=viewer.role)
+# Shared with the plan service: plan ids, timestamps and the audit actor are spelt one way.
+_uuid, _iso, _actor = plans_service._uuid, plans_service._iso, plans_service.actor
 
 
 def _voiced_worker(text: str | None, by: str) -> dict[str, Any] | None:
