@@ -14,7 +14,6 @@ from litestar.security.session_auth import SessionAuth
 from api import security, templating
 from api.controllers import choices as choice_routes
 from api.controllers import pages as page_routes
-from api.controllers import pages_choices as choice_page_routes
 from api.controllers import audit as audit_routes
 from api.controllers import clients as client_routes
 from api.controllers import plans as plan_routes
@@ -98,8 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # are then set up once each. Registered one by one, Litestar re-registers the
         # earlier handlers of a shared path and wraps sync handlers twice.
         route_handlers=[
-            Router(path="/", route_handlers=[*API_ROUTES, *choice_routes.ROUTES, *page_routes.PAGE_ROUTES,
-                                          *choice_page_routes.ROUTES]),
+            Router(path="/", route_handlers=[*API_ROUTES, *choice_routes.ROUTES, *page_routes.PAGE_ROUTES]),
             *templating.static_routers(),
         ],
         template_config=templating.template_config(),

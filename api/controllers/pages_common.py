@@ -31,6 +31,15 @@ SAVED_MESSAGES = {
     "plan-started": "The plan is started. Write it together, then both sign it.",
 }
 
+# After a save on the treatment options, prescribing and staying safe pages (?saved=<key>);
+# one set for the three, as when they were one module.
+SAVED = {
+    "choice": "What you talked about is saved in the plan.",
+    "staying-safe": "Staying safe is saved.",
+    "nothing": "Nothing had changed, so no new version was made.",
+    "decision": "The prescribing decision is saved against that plan version.",
+}
+
 
 def page(template: str, status_code: int = 200, **context: Any) -> Template:
     return Template(template_name=template, context=context, status_code=status_code)
