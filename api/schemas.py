@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -144,3 +144,190 @@ def _plain(value):
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value
+
+
+# --- response bodies that are not plan views (those are careplans.present) -------------------
+
+class Output(Struct, kw_only=True):
+    pass
+
+
+class AccessLogEntry(Output):
+    at: str
+    who: str
+    role: str | None
+    action: str
+    what: str
+
+
+class AccessLog(Output):
+    items: list[AccessLogEntry]
+
+    @classmethod
+    def from_items(cls, items: list[dict]) -> AccessLog:
+        return msgspec.convert({"items": items}, cls)
+
+
+class Me(Output, omit_defaults=True):
+    id: str
+    username: str | None
+    role: str
+    display_name: str
+    client_id: str | None = None  # for a client: their own record and plan
+    plan_id: str | None = None
+
+
+class LoginResult(Output):
+    user: Me
+    csrf_token: str
+
+
+class Health(Output):
+    status: str
+
+
+class ClientView(Output):
+    id: str
+    client_reference: str
+    preferred_name: str
+    pronouns: str | None
+    keyworker_id: str | None
+    plan_id: str | None
+    date_of_birth: str | None = None
+    nhs_number: str | None = None
+    plan_version: int | None = None
+    agreement_state: str | None = None
+    next_review_date: str | None = None
+
+
+class ClientList(Output):
+    items: list[ClientView]
+    total: int
+    limit: int
+    offset: int
+
+
+class ProductView(Output):
+    code: str
+    name: str
+    form: str | None
+    route: str | None
+    strengths: list[Any]
+    dose_must_be_a_strength: bool
+    strengths_mg: list[float]
+    frequencies: list[str]
+    controlled_drug_schedule: Any
+    professional_administration_only: bool
+    home_office_licence_required: bool
+    notes: str | None
+    source: str | None
+
+
+class OptionView(Output):
+    code: str
+    name: str
+    kind: str
+    plain_description: str
+    available_locally: bool
+    qs23_category: str | None
+    source: str | None
+    products: list[ProductView] | None = None
+
+
+class QueueReason(Output):
+    code: str
+    text: str
+
+
+class LastDecision(Output):
+    plan_version: int
+    decision: str
+    option: str
+    review_date: str | None
+    at: str
+
+
+class QueueItem(Output):
+    plan_id: str
+    client_id: str
+    client_name: str
+    client_reference: str
+    plan_version: int
+    fingerprint: str
+    waiting_since: str
+    reasons: list[QueueReason]
+    last_decision: LastDecision | None
+
+
+class Queue(Output):
+    items: list[QueueItem]
+
+
+class DecisionList(Output):
+    items: list[Any]
+    plan_version: int
+
+
+class AuditVerify(Output):
+    ok: bool
+    events: int
+    head: str
+    first_bad: int | None = None
+    problem: str | None = None
+    versions_checked: int = 0
+
+
+class AuditEventView(Output):
+    seq: int
+    at: str
+    action: str
+    actor: str | None
+    actor_role: str | None
+    plan: str | None
+    client: str | None
+    detail: dict[str, Any]
+    hash: str
+
+
+class AuditEvents(Output):
+    items: list[AuditEventView]
+    next_after: int
+
+
+class AckView(Output):
+    code: str | None
+    source: str | None
+    reason_given: bool
+
+
+class AuditDecisionView(Output):
+    id: str | None
+    plan: str | None
+    client: str | None
+    clinician: str | None
+    plan_version: int
+    fingerprint: str
+    decision: str
+    option: str
+    product: str | None
+    dose_mg: float | None
+    frequency: str | None
+    supervision: str | None
+    instalment_days: int | None
+    start_date: str | None
+    review_date: str | None
+    decided_at: str
+    has_rationale: bool
+    has_client_explanation: bool
+    licence_recorded: bool
+    acknowledged_warnings: list[AckView]
+
+
+class AuditDecisions(Output):
+    items: list[AuditDecisionView]
+    next_after: int
+
+
+def out(value: Any, type_: Any) -> Any:
+    """A service's plain result as its typed response body."""
+    return msgspec.convert(value, type_)

@@ -6,7 +6,8 @@
 - CSRF is Litestar's double-submit middleware, applied whenever the request carries
   a session cookie; a request without one has no session to ride on and is refused
   by authentication instead (401, per the API contract).
-- Guards state who may call each route; ownership is checked inside each query.
+- Guards (api/guards.py) ask careplans.policy who may call each route; which records
+  they reach is checked inside each query.
 """
 
 from __future__ import annotations
@@ -23,15 +24,14 @@ from advanced_alchemy.utils.sync_tools import async_
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
+from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
 from litestar.middleware.session import SessionMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from careplans.access import Viewer
+from careplans.policy import Principal
 from careplans.models import User, UserSession
 from careplans.services.accounts import get_active_user
 
@@ -95,15 +95,15 @@ def start_session(connection: ASGIConnection, user: User) -> None:
 
 
 def make_retrieve_user(alchemy: SQLAlchemySyncConfig):
-    def _load(user_id: str) -> Viewer | None:
+    def _load(user_id: str) -> Principal | None:
         with alchemy.get_session() as db:
             user = get_active_user(db, user_id)
             db.rollback()
             if user is None:
                 return None
-            return Viewer(id=user.id, role=user.role, name=user.display_name)
+            return Principal(id=user.id, role=user.role, name=user.display_name)
 
-    async def retrieve_user(session: dict[str, Any], connection: ASGIConnection) -> Viewer | None:
+    async def retrieve_user(session: dict[str, Any], connection: ASGIConnection) -> Principal | None:
         user_id = session.get("user_id")
         if not user_id:
             return None
@@ -162,26 +162,7 @@ class OriginCheckMiddleware:
         await self.app(scope, receive, send)
 
 
-# --- guards --------------------------------------------------------------------------------
-
-def viewer_of(connection: ASGIConnection) -> Viewer:
-    user = connection.scope.get("user")
-    if not isinstance(user, Viewer):
-        raise NotAuthorizedException("Log in to continue.")
-    return user
-
-
-def roles(*allowed: str):
-    """Guard: only these roles may call the route. Everyone else gets 403 (401 if not logged in)."""
-
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        viewer = viewer_of(connection)
-        if viewer.role not in allowed:
-            raise PermissionDeniedException("Your role does not give access to this.")
-
-    guard.__name__ = "roles_" + "_".join(allowed)
-    guard.allowed_roles = frozenset(allowed)  # type: ignore[attr-defined]
-    return guard
+# Guards (who may call a route) are in api/guards.py, decided by careplans.policy.
 
 
 def parse_uuid(value: str) -> uuid.UUID | None:

@@ -7,7 +7,7 @@ such as `params.hint.text`.
 
 Globals for every template:
 - csrf_field()      the hidden `_csrf_token` input for a POST form (Markup)
-- current_viewer()  the logged-in Viewer, or None on pages open to everyone
+- current_viewer()  the logged-in Principal, or None on pages open to everyone
 - progress_chart(check_ins)  geometry for the SVG progress chart (careplans.views)
 - ABOUT_ME_LABELS, GOAL_AREAS, GOAL_STATUSES  labels for forms
 Filters: date, datetime, fingerprint, voice_label(people), area_words, status_words,
@@ -28,7 +28,7 @@ from litestar.utils.empty import value_or_default
 from markupsafe import Markup, escape
 
 from api.security import CSRF_COOKIE
-from careplans import views
+from careplans import views, vocab
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -57,10 +57,18 @@ def current_viewer(context: Mapping[str, Any]):
     request = _request(context)
     if request is None:
         return None
-    from careplans.access import Viewer
+    from careplans.policy import Principal
 
     user = request.scope.get("user")
-    return user if isinstance(user, Viewer) else None
+    return user if isinstance(user, Principal) else None
+
+
+@pass_context
+def may(context: Mapping[str, Any], action: str) -> bool:
+    """In a template: may the logged-in person take this policy action? (careplans.policy)"""
+    from careplans import policy
+
+    return policy.may(current_viewer(context), action)
 
 
 def option_name(code: Any) -> str:
@@ -70,15 +78,8 @@ def option_name(code: Any) -> str:
     return option.name if option is not None else str(code or "")
 
 
-AREA_CHOICES = [(code, views.area_words(code)) for code in ("drug_alcohol_use", "health", "offending",
-                                                              "social_functioning", "harm_reduction")]
-STATUS_CHOICES = [
-    ("proposed", "Proposed", "Talked about, not started yet"),
-    ("active", "Active", "Working on it now"),
-    ("achieved", "Achieved", "Done"),
-    ("paused", "Paused", "On hold for now"),
-    ("let_go", "Let go", "Decided not to carry on with it, and that is okay"),
-]
+AREA_CHOICES = [(t.code, t.words) for t in vocab.GOAL_AREAS]
+STATUS_CHOICES = [(t.code, t.words, t.hint) for t in vocab.GOAL_STATUSES]
 
 WORD_TABLES = {
     "bbv": views.BBV_LABELS,
@@ -104,7 +105,7 @@ def make_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(csrf_field=csrf_field, current_viewer=current_viewer)
+    env.globals.update(csrf_field=csrf_field, current_viewer=current_viewer, may=may)
     env.filters.update(
         date=views.format_date,
         datetime=views.format_datetime,

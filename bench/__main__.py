@@ -32,8 +32,9 @@ os.environ.setdefault("CAREPLANS_ARGON2_PROFILE", "cheapest")
 from careplans.db import make_engine, upgrade  # noqa: E402
 from careplans.demo import DEMO_PASSWORD, load_demo  # noqa: E402
 from careplans.models import Client, Plan, User  # noqa: E402
-from careplans.access import Viewer  # noqa: E402
-from careplans.services import goals, plans  # noqa: E402
+from careplans.policy import Principal  # noqa: E402
+from careplans import queries  # noqa: E402
+from careplans.services import goals  # noqa: E402
 from tests.live_server import live_server  # noqa: E402
 
 SECRET = "bench-secret-" + "b" * 40
@@ -71,18 +72,18 @@ def statements_per_read(url: str) -> tuple[int, int, dict]:
     with Session(engine, expire_on_commit=False) as db:
         kw = db.execute(select(User).where(User.username == "demo-keyworker")).scalar_one()
         client = db.execute(select(User).where(User.username == "demo-client")).scalar_one()
-        viewer = Viewer(id=kw.id, role=kw.role, name=kw.display_name)
-        cviewer = Viewer(id=client.id, role=client.role, name=client.display_name)
+        viewer = Principal(id=kw.id, role=kw.role, name=kw.display_name)
+        cviewer = Principal(id=client.id, role=client.role, name=client.display_name)
         plan_id = db.execute(select(Plan.id).join(Client, Client.id == Plan.client_id)
                              .where(Client.user_id == client.id)).scalar_one()
         db.commit()
 
         def read():
-            plans.read_plan(db, viewer, plan_id)
+            queries.read_plan(db, viewer, plan_id)
             db.rollback()
 
         small = count_statements(engine, read)
-        version = plans.read_plan(db, viewer, plan_id, audited=False)["version"]
+        version = queries.read_plan(db, viewer, plan_id, audited=False).version
         for i in range(30):
             result, goal = goals.add_goal(db, cviewer, str(plan_id), version, {"title": f"Goal {i}", "area": "health"})
             version = result.version

@@ -174,11 +174,3 @@ def _check_versions(db: Session, wanted: dict[tuple[str, int], tuple[int, str]])
         elif fingerprint(json.loads(pv.content)) != recorded:
             problems.append((seq, f"plan version {key[1]} content was altered after it was written"))
     return min(problems) if problems else None
-
-
-def pseudonym(secret: str, kind: str, value: Any) -> str | None:
-    """A stable, non-reversible label for auditors: same person, same label; no name."""
-    if value is None:
-        return None
-    mac = hmac.new(secret.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
-    return f"{kind[:1].upper()}-{mac[:12]}"

@@ -10,9 +10,10 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careplans.access import Viewer
+from careplans.policy import Principal
 from careplans.models import User
-from careplans.services import accounts, clients, goals, plans
+from careplans import commands
+from careplans.services import accounts, clients, goals
 
 DEMO_PASSWORD = "demo-password"
 DEMO_USERS = [
@@ -40,9 +41,9 @@ def load_demo(db: Session, today: dt.date | None = None) -> bool:
         licence = "HO-DEMO-0001" if role == "clinician" else None
         users[username] = accounts.create_user(db, username, DEMO_PASSWORD, role, name, licence, check_strength=False)
 
-    def as_viewer(username: str) -> Viewer:
+    def as_viewer(username: str) -> Principal:
         u = users[username]
-        return Viewer(id=u.id, role=u.role, name=u.display_name)
+        return Principal(id=u.id, role=u.role, name=u.display_name)
 
     kw, kw2, client_v, client2_v = (as_viewer(n) for n in ("demo-keyworker", "demo-keyworker2", "demo-client",
                                                               "demo-client2"))
@@ -54,8 +55,8 @@ def load_demo(db: Session, today: dt.date | None = None) -> bool:
 
     clients.assign_staff(db, uuid.UUID(jordan["id"]), users["demo-clinician"].id, "prescriber")
 
-    plan = plans.create_plan(db, kw, jordan["id"], today=today)
-    pid, v = plan["id"], plan["version"]
+    plan = commands.create_plan(db, kw, jordan["id"], today=today)
+    pid, v = plan.id, plan.version
     v = goals.patch_plan(db, client_v, pid, v, {
         "what_matters": "My daughter, and getting back to football on Sundays.",
         "strengths": "I'm stubborn in a good way. I've stopped before and I know what it takes.",
@@ -84,17 +85,17 @@ def load_demo(db: Session, today: dt.date | None = None) -> bool:
         "target_date": (today + dt.timedelta(days=60)).isoformat(),
     })
     v = r.version
-    r, _ = goals.add_check_in(db, client_v, pid, g1["id"], v, 4, "Form half done. Waiting on ID.")
+    r, _ = goals.add_check_in(db, client_v, pid, g1.id, v, 4, "Form half done. Waiting on ID.")
     v = r.version
-    r, _ = goals.add_check_in(db, client_v, pid, g2["id"], v, 6, "Only topped up once this fortnight.")
+    r, _ = goals.add_check_in(db, client_v, pid, g2.id, v, 6, "Only topped up once this fortnight.")
     v = r.version
 
-    plan2 = plans.create_plan(db, kw2, kerry["id"], today=today)
-    v2 = goals.patch_plan(db, client2_v, plan2["id"], plan2["version"], {
+    plan2 = commands.create_plan(db, kw2, kerry["id"], today=today)
+    v2 = goals.patch_plan(db, client2_v, plan2.id, plan2.version, {
         "what_matters": "Keeping my job at the bakery.",
         "what_helps": "Appointments after 3pm so I don't miss shifts.",
     }, None).version
-    goals.add_goal(db, client2_v, plan2["id"], v2, {
+    goals.add_goal(db, client2_v, plan2.id, v2, {
         "title": "Cut down drinking on work nights",
         "why": "Early starts are hard after a drink.",
         "area": "drug_alcohol_use",

@@ -98,10 +98,13 @@ class PlanVersion(UUIDBase):
     author_role: Mapped[str] = mapped_column(String(16))
     author_name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
-    summary: Mapped[str] = mapped_column(Text)
     content: Mapped[str] = mapped_column(Text)  # canonical JSON
     fingerprint: Mapped[str] = mapped_column(String(64))
     changed_paths: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # What changed from the previous version, as data (careplans.changes.Change): section,
+    # item, field, kind, and values only where they are codes, dates or numbers. Rendered
+    # as sentences for each reader at read time; never a copy of anything anyone wrote.
+    changes: Mapped[list[dict]] = mapped_column(JSON, default=list)
 
 
 class Goal(UUIDBase):

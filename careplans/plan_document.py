@@ -17,22 +17,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-ABOUT_ME_FIELDS: tuple[str, ...] = (
-    "what_matters",
-    "strengths",
-    "what_helps",
-    "what_does_not_help",
-    "contact_preferences",
-    "important_people",
-)
-GOAL_AREAS: tuple[str, ...] = ("drug_alcohol_use", "health", "offending", "social_functioning", "harm_reduction")
-GOAL_STATUSES: tuple[str, ...] = ("proposed", "active", "achieved", "paused", "let_go")
+from careplans import vocab
 
-NALOXONE_PRODUCTS: tuple[str, ...] = ("prenoxad", "nyxoid")
-BBV_ITEMS: tuple[str, ...] = ("hepatitis_b_test", "hepatitis_c_test", "hiv_test", "hepatitis_b_vaccination")
-BBV_STATUSES: tuple[str, ...] = ("not_discussed", "offered", "done", "declined", "not_now")
-NSP_STATUSES: tuple[str, ...] = ("has_access", "needs_access", "not_needed", "not_discussed")
-RISK_MOMENT_KINDS: tuple[str, ...] = ("prison_release", "after_detox", "break_in_treatment", "hospital_discharge", "other")
+ABOUT_ME_FIELDS: tuple[str, ...] = vocab.ABOUT_ME.codes
+GOAL_AREAS: tuple[str, ...] = vocab.GOAL_AREAS.codes
+GOAL_STATUSES: tuple[str, ...] = vocab.GOAL_STATUSES.codes
+
+NALOXONE_PRODUCTS: tuple[str, ...] = vocab.NALOXONE_PRODUCTS.codes
+BBV_ITEMS: tuple[str, ...] = vocab.BBV_ITEMS.codes
+BBV_STATUSES: tuple[str, ...] = vocab.BBV_STATUSES.codes
+NSP_STATUSES: tuple[str, ...] = vocab.NSP_STATUSES.codes
+RISK_MOMENT_KINDS: tuple[str, ...] = vocab.RISK_MOMENTS.codes
 
 
 class DocumentError(ValueError):
@@ -55,8 +50,12 @@ class Author:
         return "client" if self.role == "client" else "worker"
 
 
+SCHEMA_VERSION = 2  # the shape written today; careplans.document holds the schema and its upgrade chain
+
+
 def empty_content() -> dict[str, Any]:
     return {
+        "schema_version": SCHEMA_VERSION,
         "about_me": {name: None for name in ABOUT_ME_FIELDS},
         "goals": [],
         "choices": [],
@@ -264,10 +263,9 @@ def set_staying_safe(content: dict[str, Any], changes: dict[str, Any], author: A
 
 # --- treatment choices (the ledger) -------------------------------------------------------
 
-CHOICE_OUTCOMES: tuple[str, ...] = ("chosen", "declined", "not_suitable", "not_available", "undecided")
-# An outcome that closes an option for now must say why.
-OUTCOMES_NEEDING_REASON: frozenset[str] = frozenset({"declined", "not_suitable", "not_available"})
-PREFERENCES: tuple[str, ...] = ("preferred", "open", "not_preferred", "stated")
+CHOICE_OUTCOMES: tuple[str, ...] = vocab.CHOICE_OUTCOMES.codes
+OUTCOMES_NEEDING_REASON: frozenset[str] = vocab.OUTCOMES_NEEDING_REASON
+PREFERENCES: tuple[str, ...] = vocab.PREFERENCES.codes
 # Words people and systems use for a preference, mapped to the stored code.
 _PREFERENCE_WORDS = {
     "preferred": "preferred", "prefers": "preferred", "prefer": "preferred", "yes": "preferred",
@@ -277,9 +275,7 @@ _PREFERENCE_WORDS = {
     "not_preferred": "not_preferred", "no": "not_preferred", "does_not_want": "not_preferred",
     "not_wanted": "not_preferred", "prefers_not": "not_preferred",
 }
-INFORMATION_FORMATS: tuple[str, ...] = (
-    "conversation", "leaflet", "easy_read", "video", "online", "interpreter", "peer", "other",
-)
+INFORMATION_FORMATS: tuple[str, ...] = vocab.INFORMATION_FORMATS.codes
 _FORMAT_WORDS = {
     "conversation": "conversation", "verbal": "conversation", "spoken": "conversation", "talk": "conversation",
     "discussion": "conversation", "face_to_face": "conversation", "in_person": "conversation",

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from careplans.plan_changes import AREA_WORDS, STATUS_WORDS
+from careplans import vocab
 
 try:  # UK services show UK local time; fall back to UTC where no time zone data is installed.
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -69,23 +69,15 @@ def format_datetime(value: Any) -> str:
 # --- words -------------------------------------------------------------------------------
 
 def area_words(code: Any) -> str:
-    return AREA_WORDS.get(str(code), str(code or "")).capitalize() if code else ""
+    return vocab.GOAL_AREAS.words(code)
 
 
 def status_words(code: Any) -> str:
-    return STATUS_WORDS.get(str(code), str(code or "")).capitalize() if code else ""
-
-
-AGREEMENT_WORDS = {
-    "agreed": "Agreed by both",
-    "awaiting_client": "Waiting for the client to sign",
-    "awaiting_keyworker": "Waiting for the keyworker to sign",
-    "changed_since_agreed": "Changed since agreed",
-}
+    return vocab.GOAL_STATUSES.words(code)
 
 
 def agreement_words(state: Any) -> str:
-    return AGREEMENT_WORDS.get(str(state), str(state or ""))
+    return vocab.AGREEMENT_STATES.words(state)
 
 
 def short_fingerprint(value: Any, length: int = 16) -> str:
@@ -109,6 +101,7 @@ class People:
     viewer_role: str
     viewer_name: str
     client_name: str
+    party: str = ""  # "client" or "keyworker" when the viewer signs the plan as that party (policy.signs_as)
 
     @property
     def is_client(self) -> bool:
@@ -228,71 +221,15 @@ def progress_chart(check_ins: list[dict[str, Any]], width: int = 360, height: in
 
 # --- labels for plan sections ------------------------------------------------------------
 
-ABOUT_ME_LABELS: tuple[tuple[str, str, str], ...] = (
-    # (field, heading, hint for the person writing)
-    ("what_matters", "What matters to me", "People, places, plans: whatever matters most."),
-    ("strengths", "My strengths", "What you are good at, what has got you through before."),
-    ("what_helps", "What helps when things are hard", ""),
-    ("what_does_not_help", "What doesn’t help", ""),
-    ("contact_preferences", "How I want to be contacted and spoken to", "For example texts not calls, times, the name you use."),
-    ("important_people", "People important to me", ""),
-)
-
-BBV_LABELS = {
-    "hepatitis_b_test": "Hepatitis B test",
-    "hepatitis_c_test": "Hepatitis C test",
-    "hiv_test": "HIV test",
-    "hepatitis_b_vaccination": "Hepatitis B vaccination",
-}
-BBV_STATUS_WORDS = {
-    "not_discussed": "Not talked about yet",
-    "offered": "Offered",
-    "done": "Done",
-    "declined": "Not wanted for now",
-    "not_now": "Not now",
-}
-NSP_WORDS = {
-    "has_access": "Has access to clean needles and syringes",
-    "needs_access": "Needs access to clean needles and syringes",
-    "not_needed": "Not needed",
-    "not_discussed": "Not talked about yet",
-}
-RISK_WORDS = {
-    "prison_release": "Leaving prison",
-    "after_detox": "After a detox",
-    "break_in_treatment": "A break in treatment",
-    "hospital_discharge": "Leaving hospital",
-    "other": "Another time of higher risk",
-}
-OUTCOME_WORDS = {
-    "chosen": "Chosen",
-    "declined": "Declined by the client",
-    "not_suitable": "Not clinically suitable",
-    "not_available": "Not available here",
-    "undecided": "Not decided yet",
-}
-
-PREFERENCE_WORDS = {
-    "preferred": "Would like this",
-    "open": "Open to it",
-    "not_preferred": "Would rather not",
-    "stated": "In their own words",
-}
-FORMAT_WORDS = {
-    "conversation": "talking it through",
-    "leaflet": "a leaflet",
-    "easy_read": "an easy read leaflet",
-    "video": "a video",
-    "online": "online information",
-    "interpreter": "with an interpreter",
-    "peer": "from a peer",
-    "other": "another way",
-}
-DECISION_WORDS = {
-    "approved": "Approved",
-    "approved_with_changes": "Approved with changes",
-    "declined": "Not approved",
-}
+ABOUT_ME_LABELS: tuple[tuple[str, str, str], ...] = tuple((t.code, t.words, t.hint) for t in vocab.ABOUT_ME)
+BBV_LABELS = vocab.BBV_ITEMS.table()
+BBV_STATUS_WORDS = vocab.BBV_STATUSES.table()
+NSP_WORDS = vocab.NSP_STATUSES.table()
+RISK_WORDS = vocab.RISK_MOMENTS.table()
+OUTCOME_WORDS = vocab.CHOICE_OUTCOMES.table()
+PREFERENCE_WORDS = vocab.PREFERENCES.table()
+FORMAT_WORDS = vocab.INFORMATION_FORMATS.table()
+DECISION_WORDS = vocab.DECISIONS.table()
 
 
 def yes_no(value: Any) -> str:

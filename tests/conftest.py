@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.settings import Settings
-from careplans.access import Viewer
+from careplans.policy import Principal
 from careplans.db import is_sqlite, make_engine, normalise_url, upgrade
-from careplans.services import accounts, clients, plans
+from careplans import commands, queries
+from careplans.services import accounts, clients
 
 PASSWORD = "test-password-123"
 TEST_SECRET = "test-secret-key-" + "x" * 32
@@ -133,9 +134,9 @@ class World:
     def username(self, key: str) -> str:
         return self.users[key].username
 
-    def viewer(self, key: str) -> Viewer:
+    def viewer(self, key: str) -> Principal:
         u = self.users[key]
-        return Viewer(id=u.id, role=u.role, name=u.display_name)
+        return Principal(id=u.id, role=u.role, name=u.display_name)
 
 
 ROLE_OF = {
@@ -155,7 +156,7 @@ def build_world(session: Session) -> World:
                                   user_id=w.users[f"client_{side}"].id)
         w.client_ids[side] = c["id"]
         clients.assign_staff(session, uuid.UUID(c["id"]), w.users[f"clinician_{side}"].id, "prescriber")
-        w.plan_ids[side] = plans.create_plan(session, kw, c["id"])["id"]
+        w.plan_ids[side] = commands.create_plan(session, kw, c["id"]).id
     session.commit()
     return w
 

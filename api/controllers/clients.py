@@ -9,45 +9,44 @@ from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
 from api.deps import etag, transact
-from api.schemas import ClientCreate
-from api.security import roles, viewer_of
-from careplans.services import clients, plans
+from api.guards import CLIENTS_CREATE, CLIENTS_LIST, CLIENTS_READ, PLAN_CREATE, principal_of
+from api.schemas import ClientCreate, ClientList, ClientView, out
+from careplans import commands
+from careplans.present import PlanView
+from careplans.services import clients
 
-STAFF_READ = roles("keyworker", "clinician", "admin")
-SCOPED = roles("client", "keyworker", "clinician", "admin")
 
-
-@get("/api/clients", guards=[STAFF_READ], sync_to_thread=True, tags=["clients"], summary="My caseload")
+@get("/api/clients", guards=[CLIENTS_LIST], sync_to_thread=True, tags=["clients"], summary="My caseload")
 def list_clients(
     request: Request,
     db_session: Session,
     limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     offset: Annotated[int, Parameter(ge=0)] = 0,
-) -> dict:
-    viewer = viewer_of(request)
-    return transact(db_session, lambda: clients.list_clients(db_session, viewer, limit, offset))
+) -> ClientList:
+    principal = principal_of(request)
+    return out(transact(db_session, lambda: clients.list_clients(db_session, principal, limit, offset)), ClientList)
 
 
-@post("/api/clients", guards=[roles("keyworker", "admin")], sync_to_thread=True, tags=["clients"],
+@post("/api/clients", guards=[CLIENTS_CREATE], sync_to_thread=True, tags=["clients"],
       summary="Add a client")
-def create_client(request: Request, db_session: Session, data: ClientCreate) -> Response[dict]:
-    viewer = viewer_of(request)
+def create_client(request: Request, db_session: Session, data: ClientCreate) -> Response[ClientView]:
+    principal = principal_of(request)
     view = transact(db_session, lambda: clients.create_client(
-        db_session, viewer, preferred_name=data.preferred_name, date_of_birth=data.date_of_birth,
+        db_session, principal, preferred_name=data.preferred_name, date_of_birth=data.date_of_birth,
         pronouns=data.pronouns, nhs_number=data.nhs_number, keyworker_id=data.keyworker_id))
-    return Response(view, status_code=201)
+    return Response(out(view, ClientView), status_code=201)
 
 
-@get("/api/clients/{client_id:str}", guards=[SCOPED], sync_to_thread=True, tags=["clients"],
+@get("/api/clients/{client_id:str}", guards=[CLIENTS_READ], sync_to_thread=True, tags=["clients"],
      summary="One client")
-def get_client(request: Request, db_session: Session, client_id: str) -> dict:
-    viewer = viewer_of(request)
-    return transact(db_session, lambda: clients.get_client(db_session, viewer, client_id))
+def get_client(request: Request, db_session: Session, client_id: str) -> ClientView:
+    principal = principal_of(request)
+    return out(transact(db_session, lambda: clients.get_client(db_session, principal, client_id)), ClientView)
 
 
-@post("/api/clients/{client_id:str}/plans", guards=[roles("keyworker")], sync_to_thread=True, tags=["plans"],
+@post("/api/clients/{client_id:str}/plans", guards=[PLAN_CREATE], sync_to_thread=True, tags=["plans"],
       summary="Start the client's plan")
-def create_plan(request: Request, db_session: Session, client_id: str) -> Response[dict]:
-    viewer = viewer_of(request)
-    view = transact(db_session, lambda: plans.create_plan(db_session, viewer, client_id))
-    return Response(view, status_code=201, headers=etag(view["version"]))
+def create_plan(request: Request, db_session: Session, client_id: str) -> Response[PlanView]:
+    principal = principal_of(request)
+    view = transact(db_session, lambda: commands.create_plan(db_session, principal, client_id))
+    return Response(view, status_code=201, headers=etag(view.version))

@@ -13,13 +13,13 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
-from api.controllers.pages_common import WRITERS, load_plan, page, see_other
+from api.controllers.pages_common import WRITERS, load_plan, page, plain, see_other
 from api.deps import transact
 from api.forms import LONG_TEXT, Errors, FormData, field_of, integer, merged_values, text
-from api.security import viewer_of
+from api.guards import principal_of
 from careplans import plan_document as doc
 from careplans.errors import InvalidInput, NotFound, VersionConflict
-from careplans.services import plans
+from careplans import commands, queries
 from careplans.views import text_of
 
 FIELDS = doc.ABOUT_ME_FIELDS
@@ -64,7 +64,7 @@ def _mutation(viewer, words: dict[str, str], views: dict[str, str], keep: dict[s
 
 @get("/plans/{plan_id:str}/about-me", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
 def about_me_page(request: Request, db_session: Session, plan_id: str) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id))
     plan = context["plan"]
     return page("plan/about_me.html", errors=Errors(), words=_texts(plan["about_me"]),
@@ -73,7 +73,7 @@ def about_me_page(request: Request, db_session: Session, plan_id: str) -> Templa
 
 @post("/plans/{plan_id:str}/about-me", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
 def about_me_submit(request: Request, db_session: Session, plan_id: str, data: FormData) -> Template | Redirect:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     words, views, keep = _typed(data)
     based_on = integer(data, "based_on") or 0
     errors = Errors()
@@ -82,7 +82,7 @@ def about_me_submit(request: Request, db_session: Session, plan_id: str, data: F
         errors.check_length(data, f"different_view-{name}", LONG_TEXT, "Your view")
     if not errors:
         try:
-            result = transact(db_session, lambda: plans.change_plan(
+            result = transact(db_session, lambda: commands.change_plan(
                 db_session, viewer, plan_id, based_on, _mutation(viewer, words, views, keep), "plan.update"))
         except VersionConflict as exc:
             return _merge_page(db_session, viewer, plan_id, exc, words, views)
@@ -101,13 +101,14 @@ def _merge_page(db_session: Session, viewer, plan_id: str, exc: VersionConflict,
     """Someone saved first: keep what this person typed, show the saved version beside it."""
 
     def work() -> dict[str, Any]:
-        context = load_plan(db_session, viewer, plan_id, audited=False)
+        # One audit event for the page: the plan read; the version and history beside it are part of it.
+        context = load_plan(db_session, viewer, plan_id)
         try:
-            base = plans.get_version(db_session, viewer, plan_id, exc.your_version)["about_me"]
+            base = plain(queries.get_version(db_session, viewer, plan_id, exc.your_version, audited=False))["about_me"]
         except NotFound:
             base = None
         context["base"] = base
-        context["newer"] = [v for v in plans.list_versions(db_session, viewer, plan_id)
+        context["newer"] = [v for v in plain(queries.list_versions(db_session, viewer, plan_id, audited=False))
                             if v["version"] > exc.your_version]
         return context
 

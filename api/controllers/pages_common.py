@@ -11,15 +11,16 @@ from typing import Any
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
-from api.security import roles
-from careplans.access import Viewer
+import msgspec
+
+from api.guards import READERS, SIGNED_IN, WRITERS  # noqa: F401 - the guards pages use, in one place
+from careplans import policy, queries
 from careplans.errors import NotFound
-from careplans.services import clients, plans
+from careplans.policy import Principal
+from careplans.services import clients
 from careplans.views import People, changed_since_i_agreed, last_signed_by_role, my_signature
 
-ANYONE = roles("client", "keyworker", "clinician", "auditor", "admin")
-READERS = roles("client", "keyworker", "clinician")
-WRITERS = roles("client", "keyworker")
+ANYONE = SIGNED_IN
 
 SAVED_MESSAGES = {
     "about-me": "About me is saved.",
@@ -54,31 +55,37 @@ def saved_message(key: str | None) -> str | None:
     return SAVED_MESSAGES.get(key or "")
 
 
-def people_for(viewer: Viewer, client_name: str) -> People:
-    return People(viewer_role=viewer.role, viewer_name=viewer.name, client_name=client_name)
+def people_for(viewer: Principal, client_name: str) -> People:
+    party = policy.signs_as(viewer) if policy.may(viewer, "plans.sign") else ""
+    return People(viewer_role=viewer.role, viewer_name=viewer.name, client_name=client_name, party=party)
 
 
-def load_plan(db: Session, viewer: Viewer, plan_id: str, *, audited: bool = True,
+def plain(view: Any) -> Any:
+    """A presented view (careplans.present) as plain values for the page templates."""
+    return msgspec.to_builtins(view)
+
+
+def load_plan(db: Session, viewer: Principal, plan_id: str, *, audited: bool = True,
               signatures: bool = False) -> dict[str, Any]:
     """The current plan, its client and (optionally) who signed what, as plain values.
 
     read_plan checks the viewer may see the plan (404 otherwise) before anything else
     is read; call inside transact.
     """
-    plan = plans.read_plan(db, viewer, plan_id, audited=audited)
+    plan = plain(queries.read_plan(db, viewer, plan_id, audited=audited))
     client = clients.get_client(db, viewer, plan["client_id"])
     context: dict[str, Any] = {
         "plan": plan,
         "client": client,
         "people": people_for(viewer, client["preferred_name"]),
-        "can_write": viewer.role in ("client", "keyworker"),
+        "can_write": policy.may(viewer, "plans.write"),
     }
     if signatures:
-        context["signatures"] = plans.list_signatures(db, _uuid(plan["id"]))
+        context["signatures"] = queries.list_signatures(db, queries.parse_id(plan["id"]))
     return context
 
 
-def agreement_context(plan: dict[str, Any], viewer: Viewer, signatures: list[dict[str, Any]] | None) -> dict[str, Any]:
+def agreement_context(plan: dict[str, Any], viewer: Principal, signatures: list[dict[str, Any]] | None) -> dict[str, Any]:
     agreement = plan["agreement"]
     return {
         "my_signed_version": my_signature(agreement, viewer.role),
@@ -92,9 +99,3 @@ def find_goal(plan: dict[str, Any], goal_id: str) -> dict[str, Any]:
         if goal["id"] == goal_id:
             return goal
     raise NotFound("There is no such goal in this plan.")
-
-
-def _uuid(value: str):
-    import uuid
-
-    return uuid.UUID(str(value))

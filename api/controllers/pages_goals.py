@@ -9,7 +9,16 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
-from api.controllers.pages_common import READERS, WRITERS, find_goal, load_plan, page, saved_message, see_other
+from api.controllers.pages_common import (
+    READERS,
+    WRITERS,
+    find_goal,
+    load_plan,
+    page,
+    plain,
+    saved_message,
+    see_other,
+)
 from api.deps import transact
 from api.forms import (
     LONG_TEXT,
@@ -26,10 +35,11 @@ from api.forms import (
     parse_date,
     text,
 )
-from api.security import viewer_of
+from api.guards import principal_of
 from careplans import plan_document as doc
 from careplans.errors import InvalidInput, NotFound, VersionConflict
-from careplans.services import goals, plans
+from careplans import commands, queries
+from careplans.services import goals
 from careplans.views import text_of
 
 GOAL_FIELDS = ("title", "why", "area", "target_date", "status", "steps")
@@ -145,14 +155,14 @@ def _update_mutation(viewer, goal_id: str, typed: dict[str, Any], keep: set[str]
 @get("/plans/{plan_id:str}/goals/{goal_id:str}", guards=[READERS], sync_to_thread=True, include_in_schema=False)
 def goal_page(request: Request, db_session: Session, plan_id: str, goal_id: str,
               saved: str | None = None) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id))
     return page("plan/goal.html", goal=find_goal(context["plan"], goal_id), saved=saved_message(saved), **context)
 
 
 @get("/plans/{plan_id:str}/goals/new", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
 def new_goal_page(request: Request, db_session: Session, plan_id: str) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id))
     return page("plan/goal_form.html", errors=Errors(), goal=None, based_on=context["plan"]["version"],
                 conflict=None, **_form_context(empty_goal_values()), **context)
@@ -160,7 +170,7 @@ def new_goal_page(request: Request, db_session: Session, plan_id: str) -> Templa
 
 @post("/plans/{plan_id:str}/goals/new", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
 def new_goal_submit(request: Request, db_session: Session, plan_id: str, data: FormData) -> Template | Redirect:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     errors = Errors()
     typed = read_goal_form(data, errors, editing=False)
     based_on = integer(data, "based_on") or 0
@@ -177,7 +187,7 @@ def new_goal_submit(request: Request, db_session: Session, plan_id: str, data: F
             for e in exc.errors:
                 errors.add(field_of(e["field"]), e["message"])
         else:
-            return see_other(f"/plans/{plan_id}?saved=goal#goal-{goal['id']}")
+            return see_other(f"/plans/{plan_id}?saved=goal#goal-{goal.id}")
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id, audited=False))
     return page("plan/goal_form.html", status_code=422, errors=errors, goal=None, based_on=based_on, conflict=None,
                 **_form_context(typed), **context)
@@ -186,7 +196,7 @@ def new_goal_submit(request: Request, db_session: Session, plan_id: str, data: F
 @get("/plans/{plan_id:str}/goals/{goal_id:str}/edit", guards=[WRITERS], sync_to_thread=True,
      include_in_schema=False)
 def edit_goal_page(request: Request, db_session: Session, plan_id: str, goal_id: str) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id))
     goal = find_goal(context["plan"], goal_id)
     return page("plan/goal_form.html", errors=Errors(), goal=goal, based_on=context["plan"]["version"],
@@ -197,14 +207,14 @@ def edit_goal_page(request: Request, db_session: Session, plan_id: str, goal_id:
       include_in_schema=False)
 def edit_goal_submit(request: Request, db_session: Session, plan_id: str, goal_id: str,
                      data: FormData) -> Template | Redirect:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     errors = Errors()
     typed = read_goal_form(data, errors, editing=True)
     based_on = integer(data, "based_on") or 0
     keep = {name for name in GOAL_FIELDS if text(data, f"keep-{name}") == "saved"}
     if not errors:
         try:
-            result = transact(db_session, lambda: plans.change_plan(
+            result = transact(db_session, lambda: commands.change_plan(
                 db_session, viewer, plan_id, based_on, _update_mutation(viewer, goal_id, typed, keep),
                 "goal.update", {"goal_id": goal_id}))
         except VersionConflict as exc:
@@ -231,15 +241,17 @@ def edit_goal_submit(request: Request, db_session: Session, plan_id: str, goal_i
 def _conflict_context(db_session: Session, viewer, plan_id: str, your_version: int,
                       goal_id: str | None = None) -> dict[str, Any]:
     """The newest plan, what was saved since the person's version, and their goal as it was then."""
-    context = load_plan(db_session, viewer, plan_id, audited=False)
+    # One audit event for the page: the plan read; the version and history beside it are part of it.
+    context = load_plan(db_session, viewer, plan_id)
     base_goal = None
     if goal_id is not None:
         try:
-            base = plans.get_version(db_session, viewer, plan_id, your_version)
+            base = plain(queries.get_version(db_session, viewer, plan_id, your_version, audited=False))
             base_goal = next((g for g in base["goals"] if g["id"] == goal_id), None)
         except NotFound:
             base_goal = None
-    newer = [v for v in plans.list_versions(db_session, viewer, plan_id) if v["version"] > your_version]
+    newer = [v for v in plain(queries.list_versions(db_session, viewer, plan_id, audited=False))
+             if v["version"] > your_version]
     context["conflict"] = {"version": context["plan"]["version"], "your_version": your_version, "newer": newer,
                            "base_goal": base_goal, "mine": set(), "clashes": set()}
     return context
@@ -250,7 +262,7 @@ def _conflict_context(db_session: Session, viewer, plan_id: str, your_version: i
 @get("/plans/{plan_id:str}/goals/{goal_id:str}/check-in", guards=[WRITERS], sync_to_thread=True,
      include_in_schema=False)
 def check_in_page(request: Request, db_session: Session, plan_id: str, goal_id: str) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id))
     return page("plan/check_in.html", errors=Errors(), goal=find_goal(context["plan"], goal_id), rating="",
                 note="", based_on=context["plan"]["version"], conflict=None, **context)
@@ -260,7 +272,7 @@ def check_in_page(request: Request, db_session: Session, plan_id: str, goal_id: 
       include_in_schema=False)
 def check_in_submit(request: Request, db_session: Session, plan_id: str, goal_id: str,
                     data: FormData) -> Template | Redirect:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     errors = Errors()
     raw_rating = text(data, "rating").strip()
     note = text(data, "note")

@@ -17,15 +17,16 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
-from api.controllers.pages_common import READERS, SAVED, WRITERS, load_plan, page, see_other
+from api.controllers.pages_common import READERS, SAVED, WRITERS, load_plan, page, plain, see_other
 from api.deps import transact
 from api.forms import LONG_TEXT, Errors, FormData, date_parts, integer, iso_to_parts, parse_date, text
-from api.security import viewer_of
+from api.guards import principal_of
 from careplans import plan_document as doc
 from careplans.catalogue import load_options
 from careplans.errors import InvalidInput, VersionConflict
-from careplans.plan_changes import choice_summary
-from careplans.services import choices, plans
+from careplans import queries
+from careplans.present import choice_summary
+from careplans.services import choices
 
 FORMAT_LABELS = [
     ("conversation", "Talking it through"),
@@ -105,7 +106,7 @@ def _choices_context(db: Session, viewer, plan_id: str, unavailable: frozenset[s
         last = latest.get(o.code)
         options.append({"code": o.code, "name": o.name, "kind": o.kind, "description": o.plain_description,
                         "available_locally": o.available_locally, "times": counts.get(o.code, 0),
-                        "last": last, "last_summary": choice_summary(last) if last else None})
+                        "last": last, "last_summary": choice_summary(last, queries.reader_of(viewer)[1]) if last else None})
     context["options"] = options
     return context
 
@@ -120,7 +121,7 @@ def _choices_page(context: dict, *, status_code: int = 200, errors: Errors | Non
 
 @get("/plans/{plan_id:str}/choices", guards=[READERS], sync_to_thread=True, include_in_schema=False)
 def choices_page(request: Request, db_session: Session, plan_id: str, saved: str | None = None) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     unavailable = _unavailable(request)
     context = transact(db_session, lambda: _choices_context(db_session, viewer, plan_id, unavailable))
     return _choices_page(context, saved=SAVED.get(saved or ""))
@@ -129,7 +130,7 @@ def choices_page(request: Request, db_session: Session, plan_id: str, saved: str
 @post("/plans/{plan_id:str}/choices/{option:str}", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
 def choice_submit(request: Request, db_session: Session, plan_id: str, option: str,
                   data: FormData) -> Template | Redirect:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     unavailable = _unavailable(request)
     errors = Errors()
     typed = read_choice_form(data, option, errors)
@@ -156,7 +157,7 @@ def choice_submit(request: Request, db_session: Session, plan_id: str, option: s
     def work() -> dict:
         context = _choices_context(db_session, viewer, plan_id, unavailable, audited=False)
         if conflict is not None:
-            conflict["newer"] = [v for v in plans.list_versions(db_session, viewer, plan_id)
+            conflict["newer"] = [v for v in plain(queries.list_versions(db_session, viewer, plan_id, audited=False))
                                  if v["version"] > conflict["your_version"]]
         return context
 

@@ -14,19 +14,21 @@ from api.controllers.pages_common import (
     agreement_context,
     load_plan,
     page,
+    plain,
     saved_message,
     see_other,
 )
 from api.deps import transact
 from api.forms import Errors, FormData, date_parts, integer, iso_to_parts, parse_date, text
-from api.security import viewer_of
+from api.guards import principal_of
 from careplans.errors import InvalidInput, VersionConflict
-from careplans.services import goals, plans
+from careplans import commands, queries
+from careplans.services import goals
 
 
 @get("/plans/{plan_id:str}", guards=[READERS], sync_to_thread=True, include_in_schema=False)
 def plan_page(request: Request, db_session: Session, plan_id: str, saved: str | None = None) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id, signatures=True))
     context.update(agreement_context(context["plan"], viewer, context["signatures"]))
     return page("plan/view.html", saved=saved_message(saved), **context)
@@ -34,11 +36,11 @@ def plan_page(request: Request, db_session: Session, plan_id: str, saved: str | 
 
 @get("/plans/{plan_id:str}/versions/{number:int}", guards=[READERS], sync_to_thread=True, include_in_schema=False)
 def version_page(request: Request, db_session: Session, plan_id: str, number: int) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
 
     def work() -> dict[str, Any]:
         context = load_plan(db_session, viewer, plan_id, audited=False)
-        context["old"] = plans.get_version(db_session, viewer, plan_id, number)
+        context["old"] = plain(queries.get_version(db_session, viewer, plan_id, number))
         return context
 
     context = transact(db_session, work)
@@ -47,11 +49,11 @@ def version_page(request: Request, db_session: Session, plan_id: str, number: in
 
 @get("/plans/{plan_id:str}/history", guards=[READERS], sync_to_thread=True, include_in_schema=False)
 def history_page(request: Request, db_session: Session, plan_id: str) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
 
     def work() -> dict[str, Any]:
         context = load_plan(db_session, viewer, plan_id, audited=False)
-        context["versions"] = plans.list_versions(db_session, viewer, plan_id)
+        context["versions"] = plain(queries.list_versions(db_session, viewer, plan_id))
         return context
 
     context = transact(db_session, work)
@@ -62,7 +64,7 @@ def history_page(request: Request, db_session: Session, plan_id: str) -> Templat
 
 @get("/plans/{plan_id:str}/compare", guards=[READERS], sync_to_thread=True, include_in_schema=False)
 def compare_page(request: Request, db_session: Session, plan_id: str) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     a = integer(dict(request.query_params), "from")
     b = integer(dict(request.query_params), "to")
 
@@ -77,9 +79,10 @@ def compare_page(request: Request, db_session: Session, plan_id: str) -> Templat
         if not errors and a == b:
             errors.add("to", "Choose two different versions to see what changed.")
         context["errors"] = errors
-        context["versions"] = plans.list_versions(db_session, viewer, plan_id)
+        # One audit event for the page: the comparison (or, when the form is wrong, the history).
+        context["versions"] = plain(queries.list_versions(db_session, viewer, plan_id, audited=bool(errors)))
         if not errors:
-            context["diff"] = plans.diff_versions(db_session, viewer, plan_id, a, b)
+            context["diff"] = plain(queries.diff_versions(db_session, viewer, plan_id, a, b))
         return context
 
     context = transact(db_session, work)
@@ -102,14 +105,14 @@ def _agreement_page(viewer, context: dict[str, Any], status_code: int = 200, **e
 
 @get("/plans/{plan_id:str}/agreement", guards=[READERS], sync_to_thread=True, include_in_schema=False)
 def agreement_page(request: Request, db_session: Session, plan_id: str, saved: str | None = None) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id, signatures=True))
     return _agreement_page(viewer, context, saved=saved_message(saved), statement="", moved_on=None)
 
 
 @post("/plans/{plan_id:str}/agreement", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
 def agreement_submit(request: Request, db_session: Session, plan_id: str, data: FormData) -> Template | Redirect:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     version = integer(data, "version")
     statement = text(data, "statement")
     errors = Errors()
@@ -120,7 +123,7 @@ def agreement_submit(request: Request, db_session: Session, plan_id: str, data: 
         errors.add("confirm", "This page is out of date. Read the plan again, then sign.")
     if not errors:
         try:
-            transact(db_session, lambda: plans.sign_agreement(db_session, viewer, plan_id, version, statement))
+            transact(db_session, lambda: commands.sign_agreement(db_session, viewer, plan_id, version, statement))
         except VersionConflict as exc:
             context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id, audited=False,
                                                              signatures=True))
@@ -136,7 +139,7 @@ def agreement_submit(request: Request, db_session: Session, plan_id: str, data: 
 
 @get("/plans/{plan_id:str}/review-date", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
 def review_date_page(request: Request, db_session: Session, plan_id: str) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id))
     return page("plan/review_date.html", errors=Errors(), parts=iso_to_parts(context["plan"]["next_review_date"]),
                 based_on=context["plan"]["version"], conflict=None, **context)
@@ -144,7 +147,7 @@ def review_date_page(request: Request, db_session: Session, plan_id: str) -> Tem
 
 @post("/plans/{plan_id:str}/review-date", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
 def review_date_submit(request: Request, db_session: Session, plan_id: str, data: FormData) -> Template | Redirect:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     errors = Errors()
     parts = date_parts(data, "review_date")
     based_on = integer(data, "based_on") or 0
@@ -173,11 +176,11 @@ def review_date_submit(request: Request, db_session: Session, plan_id: str, data
 
 @get("/plans/{plan_id:str}/who-viewed", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
 def who_viewed_page(request: Request, db_session: Session, plan_id: str) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
 
     def work() -> dict[str, Any]:
         context = load_plan(db_session, viewer, plan_id, audited=False)
-        context["events"] = plans.access_log(db_session, viewer, plan_id)
+        context["events"] = plain(queries.access_log(db_session, viewer, plan_id))
         return context
 
     return page("plan/who_viewed.html", **transact(db_session, work))

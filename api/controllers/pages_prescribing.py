@@ -18,15 +18,15 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
-from api.controllers.pages_common import SAVED, load_plan, page, see_other
+from api.controllers.pages_common import SAVED, load_plan, page, plain, see_other
 from api.deps import transact
 from api.forms import LONG_TEXT, SHORT, Errors, FormData, date_parts, integer, iso_to_parts, parse_date, text
-from api.security import roles, viewer_of
+from api.guards import CLINICIANS, PRESCRIBING_QUEUE, principal_of
 from careplans.catalogue import load_frequencies, load_options, load_supervision_modes
 from careplans.errors import InvalidInput, RuleViolation, VersionConflict
-from careplans.services import plans, prescribing
+from careplans import queries
+from careplans.services import prescribing
 
-CLINICIANS = roles("clinician")
 
 DECISION_LABELS = [
     ("approved", "Approved", "As the person and their keyworker asked"),
@@ -61,14 +61,14 @@ NUMBER_FIELDS = [
 
 # --- the queue ----------------------------------------------------------------------------------------
 
-@get("/prescribing/queue", guards=[CLINICIANS], sync_to_thread=True, include_in_schema=False)
+@get("/prescribing/queue", guards=[PRESCRIBING_QUEUE], sync_to_thread=True, include_in_schema=False)
 def queue_page(request: Request, db_session: Session, saved: str | None = None) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     items = transact(db_session, lambda: prescribing.queue(db_session, viewer))
     return page("prescribing/queue.html", items=items, saved=SAVED.get(saved or ""))
 
 
-@get("/prescribing", guards=[CLINICIANS], sync_to_thread=False, include_in_schema=False)
+@get("/prescribing", guards=[PRESCRIBING_QUEUE], sync_to_thread=False, include_in_schema=False)
 def queue_short(request: Request) -> Redirect:
     return see_other("/prescribing/queue")
 
@@ -179,7 +179,7 @@ def _review_page(context: dict, *, status_code: int = 200, errors: Errors | None
 
 @get("/plans/{plan_id:str}/prescribing/review", guards=[CLINICIANS], sync_to_thread=True, include_in_schema=False)
 def review_page(request: Request, db_session: Session, plan_id: str) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     context = transact(db_session, lambda: _review_context(db_session, viewer, plan_id))
     return _review_page(context)
 
@@ -201,7 +201,7 @@ def _field_id(field: str) -> str:
 
 @post("/plans/{plan_id:str}/prescribing/review", guards=[CLINICIANS], sync_to_thread=True, include_in_schema=False)
 def review_submit(request: Request, db_session: Session, plan_id: str, data: FormData) -> Template | Redirect:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     errors = Errors()
     form = read_decision_form(data, errors)
     typed, body = form["typed"], form["body"]
@@ -236,7 +236,7 @@ def review_submit(request: Request, db_session: Session, plan_id: str, data: For
     def work() -> dict:
         context = _review_context(db_session, viewer, plan_id, audited=False)
         if conflict is not None:
-            conflict["newer"] = [v for v in plans.list_versions(db_session, viewer, plan_id)
+            conflict["newer"] = [v for v in plain(queries.list_versions(db_session, viewer, plan_id, audited=False))
                                  if v["version"] > conflict["your_version"]]
         return context
 

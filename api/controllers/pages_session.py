@@ -19,13 +19,14 @@ from api.controllers.pages_common import (
 )
 from api.deps import transact
 from api.forms import Errors, FormData, text
-from api.security import roles, start_session, viewer_of
+from api.guards import CASELOAD, MY_PLAN, PLAN_CREATE, principal_of
+from api.security import start_session
+from careplans import commands, policy
 from careplans.errors import LoginFailed, LoginLocked
-from careplans.services import accounts, clients, plans
+from careplans.services import accounts, clients
 
-KEYWORKER = roles("keyworker")
-CLIENT = roles("client")
-START_PAGES = {"client": "/my-plan", "keyworker": "/caseload"}
+# Each person's start page: the first whose action the policy gives them.
+START_PAGES = (("my_plan.read", "/my-plan"), ("caseload.read", "/caseload"))
 
 
 def safe_next(value: str) -> str:
@@ -87,8 +88,9 @@ def logout_submit(request: Request) -> Redirect:
 
 @get("/", guards=[ANYONE], sync_to_thread=False, include_in_schema=False)
 def start(request: Request) -> Redirect:
-    viewer = viewer_of(request)
-    return Redirect(path=START_PAGES.get(viewer.role, "/home"), status_code=302)
+    viewer = principal_of(request)
+    path = next((p for action, p in START_PAGES if policy.may(viewer, action)), "/home")
+    return Redirect(path=path, status_code=302)
 
 
 def _caseload_order(item: dict[str, Any]) -> tuple:
@@ -103,25 +105,25 @@ def _caseload_order(item: dict[str, Any]) -> tuple:
     return group, review, (item.get("preferred_name") or "").lower()
 
 
-@get("/caseload", guards=[KEYWORKER], sync_to_thread=True, include_in_schema=False)
+@get("/caseload", guards=[CASELOAD], sync_to_thread=True, include_in_schema=False)
 def caseload(request: Request, db_session: Session) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     result = transact(db_session, lambda: clients.list_clients(db_session, viewer, limit=500))
     items = sorted(result["items"], key=_caseload_order)
     return page("caseload.html", nav_current="caseload", items=items, total=result["total"],
                 today=dt.date.today().isoformat())
 
 
-@post("/clients/{client_id:str}/plans", guards=[KEYWORKER], sync_to_thread=True, include_in_schema=False)
+@post("/clients/{client_id:str}/plans", guards=[PLAN_CREATE], sync_to_thread=True, include_in_schema=False)
 def start_plan(request: Request, db_session: Session, client_id: str) -> Redirect:
-    viewer = viewer_of(request)
-    plan = transact(db_session, lambda: plans.create_plan(db_session, viewer, client_id))
-    return see_other(f"/plans/{plan['id']}?saved=plan-started")
+    viewer = principal_of(request)
+    plan = transact(db_session, lambda: commands.create_plan(db_session, viewer, client_id))
+    return see_other(f"/plans/{plan.id}?saved=plan-started")
 
 
-@get("/my-plan", guards=[CLIENT], sync_to_thread=True, include_in_schema=False)
+@get("/my-plan", guards=[MY_PLAN], sync_to_thread=True, include_in_schema=False)
 def my_plan(request: Request, db_session: Session, saved: str | None = None) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
 
     def work() -> dict[str, Any]:
         mine = clients.list_clients(db_session, viewer, limit=1)["items"]
@@ -137,9 +139,9 @@ def my_plan(request: Request, db_session: Session, saved: str | None = None) -> 
 
 @get("/home", guards=[ANYONE], sync_to_thread=True, include_in_schema=False)
 def home(request: Request, db_session: Session) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     items: list[dict[str, Any]] = []
-    if viewer.role == "clinician":
+    if policy.may(viewer, "prescribing.queue"):  # a prescriber's home lists the people they prescribe for
         items = transact(db_session, lambda: clients.list_clients(db_session, viewer, limit=500))["items"]
     return page("home.html", nav_current="home", items=items)
 

@@ -15,13 +15,14 @@ from litestar import Request, get, post
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
-from api.controllers.pages_common import SAVED, WRITERS, load_plan, page, see_other
+from api.controllers.pages_common import SAVED, WRITERS, load_plan, page, plain, see_other
 from api.deps import transact
 from api.forms import LONG_TEXT, SHORT, Errors, FormData, date_parts, integer, iso_to_parts, parse_date, text
-from api.security import viewer_of
+from api.guards import principal_of
 from careplans import plan_document as doc
 from careplans.errors import InvalidInput, VersionConflict
-from careplans.services import goals, plans
+from careplans import queries
+from careplans.services import goals
 from careplans.views import BBV_LABELS, BBV_STATUS_WORDS, NSP_WORDS, RISK_WORDS, text_of
 
 RISK_ROWS_BLANK = 2
@@ -142,7 +143,7 @@ def _staying_safe_page(context: dict, values: dict[str, Any], *, status_code: in
 
 @get("/plans/{plan_id:str}/staying-safe", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
 def staying_safe_page(request: Request, db_session: Session, plan_id: str, saved: str | None = None) -> Template:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id))
     return _staying_safe_page(context, staying_safe_values(context["plan"].get("staying_safe")),
                               saved=SAVED.get(saved or ""))
@@ -150,14 +151,14 @@ def staying_safe_page(request: Request, db_session: Session, plan_id: str, saved
 
 @post("/plans/{plan_id:str}/staying-safe", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
 def staying_safe_submit(request: Request, db_session: Session, plan_id: str, data: FormData) -> Template | Redirect:
-    viewer = viewer_of(request)
+    viewer = principal_of(request)
     errors = Errors()
     typed = read_staying_safe_form(data, errors)
     based_on = integer(data, "based_on") or 0
     conflict = None
     if not errors:
         def work():
-            current = plans.read_plan(db_session, viewer, plan_id, audited=False)
+            current = plain(queries.read_plan(db_session, viewer, plan_id, audited=False))
             changes = _staying_safe_changes(typed, staying_safe_values(current.get("staying_safe")))
             if not changes:
                 return None
@@ -177,7 +178,7 @@ def staying_safe_submit(request: Request, db_session: Session, plan_id: str, dat
     def reload() -> dict:
         context = load_plan(db_session, viewer, plan_id, audited=False)
         if conflict is not None:
-            conflict["newer"] = [v for v in plans.list_versions(db_session, viewer, plan_id)
+            conflict["newer"] = [v for v in plain(queries.list_versions(db_session, viewer, plan_id, audited=False))
                                  if v["version"] > conflict["your_version"]]
         return context
 

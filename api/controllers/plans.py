@@ -9,47 +9,45 @@ from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
 from api.deps import etag, if_match_version, transact
-from api.schemas import AgreementCreate, CheckInCreate, GoalCreate, GoalPatch, PlanPatch, to_plain
-from api.security import roles, viewer_of
-from careplans.plan_document import DocumentError
-from careplans.services import goals, plans
-
-READERS = roles("client", "keyworker", "clinician")
-WRITERS = roles("client", "keyworker")
+from api.guards import ACCESS_LOG, READERS, SIGNERS, WRITERS, principal_of
+from api.schemas import AccessLog, AgreementCreate, CheckInCreate, GoalCreate, GoalPatch, PlanPatch, to_plain
+from careplans import commands, queries
+from careplans.present import CheckInResult, DiffView, GoalResult, PlanVersionView, PlanView, VersionEntry
+from careplans.services import goals
 
 
 @get("/api/plans/{plan_id:str}", guards=[READERS], sync_to_thread=True, tags=["plans"], summary="Read a plan")
-def read_plan(request: Request, db_session: Session, plan_id: str) -> Response[dict]:
-    viewer = viewer_of(request)
-    view = transact(db_session, lambda: plans.read_plan(db_session, viewer, plan_id))
-    return Response(view, headers=etag(view["version"]))
+def read_plan(request: Request, db_session: Session, plan_id: str) -> Response[PlanView]:
+    principal = principal_of(request)
+    view = transact(db_session, lambda: queries.read_plan(db_session, principal, plan_id))
+    return Response(view, headers=etag(view.version))
 
 
 @patch("/api/plans/{plan_id:str}", guards=[WRITERS], sync_to_thread=True, tags=["plans"],
        summary="Change about me, staying safe or the next review date")
-def patch_plan(request: Request, db_session: Session, plan_id: str, data: PlanPatch) -> Response[dict]:
-    viewer = viewer_of(request)
+def patch_plan(request: Request, db_session: Session, plan_id: str, data: PlanPatch) -> Response[PlanView]:
+    principal = principal_of(request)
     based_on = if_match_version(request)
     body = to_plain(data)
     result = transact(db_session, lambda: goals.patch_plan(
-        db_session, viewer, plan_id, based_on, body.get("about_me"), body.get("staying_safe"),
-        body.get("next_review_date", DocumentError)))
+        db_session, principal, plan_id, based_on, body.get("about_me"), body.get("staying_safe"),
+        body.get("next_review_date", goals.NOT_SENT)))
     return Response(result.plan, headers=etag(result.version))
 
 
 @get("/api/plans/{plan_id:str}/versions", guards=[READERS], sync_to_thread=True, tags=["plans"],
-     summary="Version history")
-def list_versions(request: Request, db_session: Session, plan_id: str) -> list[dict]:
-    viewer = viewer_of(request)
-    return transact(db_session, lambda: plans.list_versions(db_session, viewer, plan_id))
+     summary="Version history, with what changed in plain words")
+def list_versions(request: Request, db_session: Session, plan_id: str) -> list[VersionEntry]:
+    principal = principal_of(request)
+    return transact(db_session, lambda: queries.list_versions(db_session, principal, plan_id))
 
 
 @get("/api/plans/{plan_id:str}/versions/{number:int}", guards=[READERS], sync_to_thread=True, tags=["plans"],
      summary="The plan as it was at one version")
-def get_version(request: Request, db_session: Session, plan_id: str, number: int) -> Response[dict]:
-    viewer = viewer_of(request)
-    view = transact(db_session, lambda: plans.get_version(db_session, viewer, plan_id, number))
-    return Response(view, headers=etag(view["version"]))
+def get_version(request: Request, db_session: Session, plan_id: str, number: int) -> Response[PlanVersionView]:
+    principal = principal_of(request)
+    view = transact(db_session, lambda: queries.get_version(db_session, principal, plan_id, number))
+    return Response(view, headers=etag(view.version))
 
 
 @get("/api/plans/{plan_id:str}/diff", guards=[READERS], sync_to_thread=True, tags=["plans"],
@@ -60,51 +58,56 @@ def diff(
     plan_id: str,
     from_version: Annotated[int, Parameter(query="from", ge=1)],
     to_version: Annotated[int, Parameter(query="to", ge=1)],
-) -> dict:
-    viewer = viewer_of(request)
-    return transact(db_session, lambda: plans.diff_versions(db_session, viewer, plan_id, from_version, to_version))
+) -> DiffView:
+    principal = principal_of(request)
+    return transact(db_session, lambda: queries.diff_versions(db_session, principal, plan_id, from_version,
+                                                              to_version))
 
 
 @post("/api/plans/{plan_id:str}/goals", guards=[WRITERS], sync_to_thread=True, tags=["goals"],
       summary="Add a goal")
-def create_goal(request: Request, db_session: Session, plan_id: str, data: GoalCreate) -> Response[dict]:
-    viewer = viewer_of(request)
+def create_goal(request: Request, db_session: Session, plan_id: str, data: GoalCreate) -> Response[GoalResult]:
+    principal = principal_of(request)
     based_on = if_match_version(request)
-    result, goal = transact(db_session, lambda: goals.add_goal(db_session, viewer, plan_id, based_on, to_plain(data)))
-    return Response({**goal, "plan_version": result.version}, status_code=201, headers=etag(result.version))
+    result, goal = transact(db_session, lambda: goals.add_goal(db_session, principal, plan_id, based_on,
+                                                               to_plain(data)))
+    return Response(goal, status_code=201, headers=etag(result.version))
 
 
 @patch("/api/plans/{plan_id:str}/goals/{goal_id:str}", guards=[WRITERS], sync_to_thread=True, tags=["goals"],
        summary="Change a goal")
-def update_goal(request: Request, db_session: Session, plan_id: str, goal_id: str, data: GoalPatch) -> Response[dict]:
-    viewer = viewer_of(request)
+def update_goal(request: Request, db_session: Session, plan_id: str, goal_id: str,
+                data: GoalPatch) -> Response[GoalResult]:
+    principal = principal_of(request)
     based_on = if_match_version(request)
     result, goal = transact(db_session, lambda: goals.update_goal(
-        db_session, viewer, plan_id, goal_id, based_on, to_plain(data)))
-    return Response({**goal, "plan_version": result.version}, headers=etag(result.version))
+        db_session, principal, plan_id, goal_id, based_on, to_plain(data)))
+    return Response(goal, headers=etag(result.version))
 
 
 @post("/api/plans/{plan_id:str}/goals/{goal_id:str}/check-ins", guards=[WRITERS], sync_to_thread=True,
       tags=["goals"], summary="Add a progress check-in (0 to 10)")
 def create_check_in(request: Request, db_session: Session, plan_id: str, goal_id: str,
-                    data: CheckInCreate) -> Response[dict]:
-    viewer = viewer_of(request)
+                    data: CheckInCreate) -> Response[CheckInResult]:
+    principal = principal_of(request)
     based_on = if_match_version(request)
     result, check_in = transact(db_session, lambda: goals.add_check_in(
-        db_session, viewer, plan_id, goal_id, based_on, data.rating, data.note))
-    return Response({**check_in, "plan_version": result.version}, status_code=201, headers=etag(result.version))
+        db_session, principal, plan_id, goal_id, based_on, data.rating, data.note))
+    return Response(check_in, status_code=201, headers=etag(result.version))
 
 
-@post("/api/plans/{plan_id:str}/agreements", guards=[WRITERS], sync_to_thread=True, tags=["agreement"],
+@post("/api/plans/{plan_id:str}/agreements", guards=[SIGNERS], sync_to_thread=True, tags=["agreement"],
       summary="Sign this exact version of the plan")
-def sign(request: Request, db_session: Session, plan_id: str, data: AgreementCreate) -> Response[dict]:
-    viewer = viewer_of(request)
-    view = transact(db_session, lambda: plans.sign_agreement(db_session, viewer, plan_id, data.version, data.statement))
-    return Response(view, status_code=201, headers=etag(view["version"]))
+def sign(request: Request, db_session: Session, plan_id: str, data: AgreementCreate) -> Response[PlanView]:
+    principal = principal_of(request)
+    view = transact(db_session, lambda: commands.sign_agreement(db_session, principal, plan_id, data.version,
+                                                                data.statement))
+    return Response(view, status_code=201, headers=etag(view.version))
 
 
-@get("/api/plans/{plan_id:str}/access-log", guards=[WRITERS], sync_to_thread=True, tags=["audit"],
+@get("/api/plans/{plan_id:str}/access-log", guards=[ACCESS_LOG], sync_to_thread=True, tags=["audit"],
      summary="Who has viewed or changed the plan")
-def access_log(request: Request, db_session: Session, plan_id: str) -> dict:
-    viewer = viewer_of(request)
-    return {"items": transact(db_session, lambda: plans.access_log(db_session, viewer, plan_id))}
+def access_log(request: Request, db_session: Session, plan_id: str) -> AccessLog:
+    principal = principal_of(request)
+    items = transact(db_session, lambda: queries.access_log(db_session, principal, plan_id))
+    return AccessLog.from_items(items)

@@ -9,21 +9,20 @@ such as the prescribing queue and the choice report.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from typing import Any, Iterable
 
-from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from careplans import audit
 from careplans import plan_document as doc
-from careplans.access import Viewer, plan_scope
 from careplans.catalogue import Option, load_frequencies, load_options, load_supervision_modes, option_by_code
-from careplans.errors import InvalidInput, NotFound
-from careplans.models import ChoiceEntry, Plan, PlanVersion, utcnow
-from careplans.plan_changes import choice_summary
-from careplans.services.plans import ChangeResult, actor, change_plan
+from careplans.commands import ChangeResult, change_plan
+from careplans.errors import InvalidInput
+from careplans.models import ChoiceEntry, utcnow
+from careplans.policy import Principal
+from careplans.present import ChoiceList, ChoiceResult, choice_list, choice_result
+from careplans.queries import actor, read_plan, reader_of
 
 
 def _new_id() -> str:
@@ -95,8 +94,8 @@ def _discussed_on(value: Any) -> dt.date:
     return day
 
 
-def add_choice(db: Session, viewer: Viewer, plan_id: str, based_on: int, fields: dict[str, Any],
-               unavailable: Iterable[str] = frozenset()) -> tuple[ChangeResult, dict[str, Any]]:
+def add_choice(db: Session, principal: Principal, plan_id: str, based_on: int, fields: dict[str, Any],
+               unavailable: Iterable[str] = frozenset()) -> tuple[ChangeResult, ChoiceResult]:
     """Append one ledger entry as a new plan version, and its projection row."""
     code = str(fields.get("option") or "").strip()
     option = option_by_code(code, frozenset(unavailable))
@@ -109,40 +108,31 @@ def add_choice(db: Session, viewer: Viewer, plan_id: str, based_on: int, fields:
                    "available_locally": option.available_locally}
     values = {**fields, "discussed_on": day.isoformat()}
     result = change_plan(
-        db, viewer, plan_id, based_on,
-        lambda c: doc.add_choice(c, entry_id, option_info, values, viewer.author, at.isoformat(timespec="seconds")),
+        db, principal, plan_id, based_on,
+        lambda c: doc.add_choice(c, entry_id, option_info, values, principal.author,
+                                 at.isoformat(timespec="seconds")),
         "choice.create", {"entry_id": entry_id, "option": option.code, "outcome": fields.get("outcome")},
     )
-    entry = doc.find_choice({"choices": result.plan["choices"]}, entry_id)
+    entry = doc.find_choice(result.content, entry_id)
     db.add(ChoiceEntry(
-        id=uuid.UUID(entry_id), plan_id=uuid.UUID(result.plan["id"]), option=option.code, option_kind=option.kind,
+        id=uuid.UUID(entry_id), plan_id=uuid.UUID(result.plan.id), option=option.code, option_kind=option.kind,
         information_given=entry["information_given"], information_format=entry["information_format"],
         discussed_on=day, preference=entry["preference"],
         preferred=doc.choice_is_preferred(entry["outcome"], entry["preference"]),
         outcome=entry["outcome"], has_reason=entry["reason"] is not None,
         has_client_view=entry["client_view"] is not None, available_locally=option.available_locally,
-        unmet_need=entry["unmet_need"], recorded_by=viewer.id, recorded_role=viewer.role, recorded_at=at,
+        unmet_need=entry["unmet_need"], recorded_by=principal.id, recorded_role=principal.role, recorded_at=at,
         plan_version=result.version,
     ))
     db.flush()
-    return result, {**entry, "summary": choice_summary(entry)}
+    _, reader = reader_of(principal)
+    return result, choice_result(result.plan, entry_id, reader)
 
 
-def list_choices(db: Session, viewer: Viewer, plan_id: str) -> dict[str, Any]:
+def list_choices(db: Session, principal: Principal, plan_id: str) -> ChoiceList:
     """The ledger of the current version, oldest first, each with its plain summary."""
-    try:
-        pid = uuid.UUID(str(plan_id))
-    except ValueError as exc:
-        raise NotFound("There is no such plan.") from exc
-    row = db.execute(
-        select(Plan.id, Plan.client_id, Plan.version, PlanVersion.content)
-        .join(PlanVersion, and_(PlanVersion.plan_id == Plan.id, PlanVersion.number == Plan.version))
-        .where(Plan.id == pid, plan_scope(viewer))
-    ).first()
-    if row is None:
-        raise NotFound("There is no such plan.")
-    content = json.loads(row.content)
-    audit.record(db, actor(viewer), "choices.read", plan_id=row.id, client_id=row.client_id,
-                 detail={"version": row.version})
-    items = [{**e, "summary": choice_summary(e)} for e in content.get("choices", [])]
-    return {"items": items, "plan_version": row.version}
+    view = read_plan(db, principal, plan_id, audited=False)
+    audit.record(db, actor(principal), "choices.read", plan_id=view.id, client_id=view.client_id,
+                 detail={"version": view.version})
+    _, reader = reader_of(principal)
+    return choice_list(view, reader)

@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from careplans import audit
-from careplans.access import Viewer, client_scope
+from careplans import audit, document, policy
+from careplans.policy import Principal, client_scope
 from careplans.errors import InvalidInput, NotFound
 from careplans.models import CaseloadAssignment, Client, Plan, PlanVersion, User
 from careplans.rules.agreement import AgreementFacts, agreement_state
 from careplans.rules.identifiers import nhs_number_is_valid, normalise_nhs_number
-from careplans.services.plans import actor
+from careplans.queries import actor
 
 _REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
@@ -59,7 +59,7 @@ def client_view(client: Client, keyworker_id: uuid.UUID | None, plan_id: uuid.UU
     return view
 
 
-def list_clients(db: Session, viewer: Viewer, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def list_clients(db: Session, viewer: Principal, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     """The caller's caseload with what a worker needs to plan their day (admins: everyone, no clinical fields)."""
     scope = client_scope(viewer)
     total = db.execute(select(func.count()).select_from(Client).where(scope)).scalar_one()
@@ -72,21 +72,20 @@ def list_clients(db: Session, viewer: Viewer, limit: int = 50, offset: int = 0) 
     ).all()
     plan_ids = [p.id for _, p in rows if p is not None]
     reviews: dict[uuid.UUID, str | None] = {}
-    if plan_ids and viewer.role != "admin":
+    clinical = policy.sees_clinical_identity(viewer)
+    if plan_ids and clinical:
         for pid, content in db.execute(
             select(PlanVersion.plan_id, PlanVersion.content)
             .join(Plan, and_(Plan.id == PlanVersion.plan_id, Plan.version == PlanVersion.number))
             .where(PlanVersion.plan_id.in_(plan_ids))
         ).all():
-            import json
-
-            reviews[pid] = json.loads(content).get("next_review_date")
+            reviews[pid] = document.parse(content).get("next_review_date")
     keyworkers = _keyworker_ids(db, [c.id for c, _ in rows])
     items = []
     for client, plan in rows:
         item = client_view(client, keyworkers.get(client.id), plan.id if plan else None,
-                           clinical=viewer.role != "admin")
-        if plan is not None and viewer.role != "admin":
+                           clinical=clinical)
+        if plan is not None and clinical:
             item["plan_version"] = plan.version
             item["agreement_state"] = agreement_state(AgreementFacts(
                 plan.version, plan.client_signed_version, plan.keyworker_signed_version, plan.agreed_version))
@@ -95,7 +94,7 @@ def list_clients(db: Session, viewer: Viewer, limit: int = 50, offset: int = 0) 
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-def get_client(db: Session, viewer: Viewer, client_id: Any) -> dict[str, Any]:
+def get_client(db: Session, viewer: Principal, client_id: Any) -> dict[str, Any]:
     cid = _parse_id(client_id)
     row = db.execute(
         select(Client, Plan.id).outerjoin(Plan, Plan.client_id == Client.id).where(Client.id == cid, client_scope(viewer))
@@ -103,10 +102,10 @@ def get_client(db: Session, viewer: Viewer, client_id: Any) -> dict[str, Any]:
     if row is None:
         raise NotFound("There is no such client.")
     client, plan_id = row
-    return client_view(client, _keyworker_ids(db, [cid]).get(cid), plan_id, clinical=viewer.role != "admin")
+    return client_view(client, _keyworker_ids(db, [cid]).get(cid), plan_id, clinical=policy.sees_clinical_identity(viewer))
 
 
-def create_client(db: Session, viewer: Viewer, *, preferred_name: str, date_of_birth: dt.date,
+def create_client(db: Session, viewer: Principal, *, preferred_name: str, date_of_birth: dt.date,
                   pronouns: str | None = None, nhs_number: str | None = None,
                   keyworker_id: str | None = None, user_id: uuid.UUID | None = None,
                   today: dt.date | None = None) -> dict[str, Any]:
@@ -121,16 +120,12 @@ def create_client(db: Session, viewer: Viewer, *, preferred_name: str, date_of_b
         nhs_number = normalise_nhs_number(nhs_number)
         if not nhs_number_is_valid(nhs_number):
             raise InvalidInput("nhs_number", "NHS number is not valid: check the 10 digits.")
-    if viewer.role == "keyworker":
-        if keyworker_id and _parse_id(keyworker_id, "keyworker") != viewer.id:
-            raise InvalidInput("keyworker_id", "You can add people to your own caseload only.")
-        kw = viewer.id
-    else:
-        kw = None
-        if keyworker_id:
-            kw = _parse_id(keyworker_id, "keyworker")
-            if db.execute(select(User.id).where(User.id == kw, User.role == "keyworker")).first() is None:
-                raise InvalidInput("keyworker_id", "There is no keyworker with that id.")
+    policy.require(viewer, "clients.create")
+    requested = _parse_id(keyworker_id, "keyworker") if keyworker_id else None
+    kw = policy.keyworker_for_new_client(viewer, requested)
+    if kw is not None and kw != viewer.id:
+        if db.execute(select(User.id).where(User.id == kw, User.role == policy.KEYWORKER)).first() is None:
+            raise InvalidInput("keyworker_id", "There is no keyworker with that id.")
     client = Client(client_reference=new_client_reference(), preferred_name=preferred_name.strip(),
                     pronouns=(pronouns or "").strip() or None, date_of_birth=date_of_birth,
                     nhs_number=nhs_number or None, user_id=user_id, triage_date=today)

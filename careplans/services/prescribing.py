@@ -20,17 +20,21 @@ import json
 import uuid
 from typing import Any, Iterable
 
+import msgspec
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from careplans import audit
-from careplans.access import Viewer, plan_scope
-from careplans.catalogue import load_frequencies, load_supervision_modes, option_by_code, product_by_code
-from careplans.errors import InvalidInput, NotAllowed, NotFound, RuleViolation, VersionConflict
+from careplans import audit, policy
+from careplans import plan_document as doc
+from careplans.catalogue import option_by_code, product_by_code
+from careplans.changes import long_date
+from careplans.errors import InvalidInput, RuleViolation, VersionConflict
 from careplans.models import ChoiceEntry, Client, Plan, PlanVersion, PrescribingDecision, User, utcnow
-from careplans.plan_changes import decision_summary, format_date
+from careplans.policy import Principal, plan_scope
+from careplans.present import DecisionView, PlanView, iso, present, present_decision
+from careplans.queries import actor, decision_record, decisions_for_plan, load_current, parse_id, read_plan, \
+    reader_of, snapshot
 from careplans.rules.medication import PrescribingProposal, check_prescribing
-from careplans.services import plans as plans_service
 
 DECISIONS = ("approved", "approved_with_changes", "declined")
 # Parts of the plan whose change reopens the review.
@@ -44,87 +48,7 @@ CONTEXT_FIELDS = (
 )
 
 
-# Shared with the plan service: plan ids, timestamps and the audit actor are spelt one way.
-_uuid, _iso, _actor = plans_service._uuid, plans_service._iso, plans_service.actor
-
-
-def _voiced_worker(text: str | None, by: str) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    return {"text": text, "voice": "worker", "by": by, "by_role": "clinician"}
-
-
-# --- reading decisions ----------------------------------------------------------------------
-
-def decision_view(d: PrescribingDecision, frequencies: dict[str, Any] | None = None,
-                  supervision: dict[str, Any] | None = None) -> dict[str, Any]:
-    option = option_by_code(d.option)
-    product = product_by_code(d.product) if d.product else None
-    frequencies = frequencies if frequencies is not None else load_frequencies()
-    supervision = supervision if supervision is not None else load_supervision_modes()
-    view = {
-        "id": str(d.id),
-        "plan_id": str(d.plan_id),
-        "plan_version": d.plan_version,
-        "fingerprint": d.fingerprint,
-        "decision": d.decision,
-        "option": d.option,
-        "option_name": option.name if option else d.option,
-        "product": d.product,
-        "product_name": product.name if product else d.product,
-        "dose_mg": d.dose_mg,
-        "frequency": d.frequency,
-        "frequency_name": frequencies.get(d.frequency or "", {}).get("name"),
-        "supervision": d.supervision,
-        "supervision_name": supervision.get(d.supervision or "", {}).get("name"),
-        "instalment_days": d.instalment_days,
-        "pharmacy": d.pharmacy,
-        "start_date": d.start_date.isoformat() if d.start_date else None,
-        "review_date": d.review_date.isoformat() if d.review_date else None,
-        "rationale": _voiced_worker(d.rationale, d.clinician_name),
-        "client_explanation": _voiced_worker(d.client_explanation, d.clinician_name),
-        "acknowledged_warnings": list(d.acknowledged_warnings or []),
-        "suggestions": list(d.suggestions or []),
-        "clinical_context": dict(d.clinical_context or {}),
-        "home_office_licence": d.home_office_licence,
-        "by": d.clinician_name,
-        "by_role": "clinician",
-        "at": _iso(d.created_at),
-    }
-    view["summary"] = decision_summary(view)
-    return view
-
-
-def decisions_for_plan(db: Session, plan_id: uuid.UUID, up_to_version: int | None = None) -> list[dict[str, Any]]:
-    """Decisions about this plan, latest first (one query)."""
-    stmt = select(PrescribingDecision).where(PrescribingDecision.plan_id == plan_id)
-    if up_to_version is not None:
-        stmt = stmt.where(PrescribingDecision.plan_version <= up_to_version)
-    rows = db.execute(stmt.order_by(PrescribingDecision.created_at.desc())).scalars().all()
-    frequencies, supervision = load_frequencies(), load_supervision_modes()
-    return [decision_view(d, frequencies, supervision) for d in rows]
-
-
 # --- deciding ---------------------------------------------------------------------------------
-
-def _load_for_decision(db: Session, viewer: Viewer, plan_id: uuid.UUID) -> tuple[Plan, PlanVersion]:
-    """The plan and its current version, if this clinician prescribes for the person.
-
-    The plan row is locked on its own first, so no plan write can slip in between the
-    version check and the decision. (Locking it in a join with its version row would, on
-    PostgreSQL, re-check the new plan row against the old version row after a wait and
-    find nothing: a waiting clinician would get 404 instead of 409.)"""
-    plan = db.execute(
-        select(Plan).where(Plan.id == plan_id, plan_scope(viewer)).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if plan is None:
-        raise NotFound("There is no such plan.")
-    version = db.execute(
-        select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.number == plan.version)
-    ).scalar_one()
-    return plan, version
-
 
 def _finding(f: Any) -> dict[str, Any]:
     return {"code": f.code, "field": f.field, "message": f.message, "source": f.source}
@@ -155,23 +79,23 @@ def _context(body: dict[str, Any]) -> dict[str, Any]:
     return ctx
 
 
-def decide(db: Session, viewer: Viewer, plan_id: str | uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
+def decide(db: Session, viewer: Principal, plan_id: str | uuid.UUID, body: dict[str, Any]) -> DecisionView:
     """Record a prescribing decision about the plan version named in the body.
 
     Order of checks: who (404 outside the caseload), which version (409), then the
     body and the rules (422 with errors, or with the warnings not yet acknowledged).
     """
-    if viewer.role != "clinician":
-        raise NotAllowed("Only a prescribing clinician can record a prescribing decision.")
-    plan, current = _load_for_decision(db, viewer, _uuid(plan_id))
+    policy.require(viewer, "prescribing.decide")
+    # The plan row is locked on its own first, so no plan write can slip in between the
+    # version check and the decision (see queries.load_current).
+    plan, current = load_current(db, viewer, parse_id(plan_id), purpose="prescribe", lock=True)
     based_on = int(body["plan_version"])
     if based_on != plan.version:
-        from careplans.services.plans import plan_view
-
-        audit.record(db, _actor(viewer), "prescribing.refused", plan_id=plan.id, client_id=plan.client_id,
+        audit.record(db, actor(viewer), "prescribing.refused", plan_id=plan.id, client_id=plan.client_id,
                      detail={"version": plan.version, "based_on": based_on})
-        raise VersionConflict(plan.version, based_on, plan_view(plan, json.loads(current.content), current.created_at,
-                                                                decisions_for_plan(db, plan.id)))
+        vis, _ = reader_of(viewer)
+        raise VersionConflict(plan.version, based_on,
+                              present(snapshot(plan, current, decisions_for_plan(db, plan.id)), vis))
 
     decision = body.get("decision")
     if decision not in DECISIONS:
@@ -245,12 +169,13 @@ def decide(db: Session, viewer: Viewer, plan_id: str | uuid.UUID, body: dict[str
     )
     db.add(row)
     db.flush()
-    audit.record(db, _actor(viewer), "prescribing.decide", plan_id=plan.id, client_id=plan.client_id, detail={
+    audit.record(db, actor(viewer), "prescribing.decide", plan_id=plan.id, client_id=plan.client_id, detail={
         "decision_id": str(row.id), "version": plan.version, "fingerprint": plan.fingerprint,
         "decision": decision, "option": option_code, "product": product_code,
         "acknowledged": sorted(a["code"] for a in acknowledged),
     })
-    return {**decision_view(row), "plan_version": plan.version}
+    vis, _ = reader_of(viewer)
+    return present_decision(decision_record(row), vis)
 
 
 # --- the queue ---------------------------------------------------------------------------------
@@ -263,16 +188,14 @@ def _touches_review(paths: Iterable[str]) -> bool:
     return any(p == r or p.startswith(r + "[") or p.startswith(r + ".") for p in paths for r in REVIEW_PATHS)
 
 
-def waiting_plans(db: Session, viewer: Viewer, today: dt.date | None = None,
+def waiting_plans(db: Session, viewer: Principal, today: dt.date | None = None,
                   plan_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
     """Plans in this clinician's prescribing caseload that wait for a review, oldest first.
     Four queries whatever the size of the caseload."""
-    if viewer.role != "clinician":
-        return []
     today = today or utcnow().date()
     stmt = (select(Plan.id, Plan.client_id, Plan.version, Plan.fingerprint, Client.preferred_name,
                    Client.client_reference)
-            .join(Client, Client.id == Plan.client_id).where(plan_scope(viewer)))
+            .join(Client, Client.id == Plan.client_id).where(plan_scope(viewer, "prescribe")))
     if plan_id is not None:
         stmt = stmt.where(Plan.id == plan_id)
     plans = db.execute(stmt).all()
@@ -333,7 +256,7 @@ def waiting_plans(db: Session, viewer: Viewer, today: dt.date | None = None,
                                     f"(version {d.plan_version}; now version {p.version})"})
             since.append(versions[0].created_at)
         if d is not None and d.review_date is not None and d.review_date <= today:
-            reasons.append({"code": "review_due", "text": f"Review date {format_date(d.review_date)} has come"})
+            reasons.append({"code": "review_due", "text": f"Review date {long_date(d.review_date)} has come"})
             since.append(_midnight(d.review_date))
         if not reasons:
             continue
@@ -345,12 +268,12 @@ def waiting_plans(db: Session, viewer: Viewer, today: dt.date | None = None,
             "client_reference": p.client_reference,
             "plan_version": p.version,
             "fingerprint": p.fingerprint,
-            "waiting_since": _iso(waiting_since),
+            "waiting_since": iso(waiting_since),
             "_since": waiting_since,
             "reasons": reasons,
             "last_decision": None if d is None else {
                 "plan_version": d.plan_version, "decision": d.decision, "option": d.option,
-                "review_date": d.review_date.isoformat() if d.review_date else None, "at": _iso(d.created_at),
+                "review_date": d.review_date.isoformat() if d.review_date else None, "at": iso(d.created_at),
             },
         })
     items.sort(key=lambda i: (i["_since"], i["plan_id"]))
@@ -359,22 +282,23 @@ def waiting_plans(db: Session, viewer: Viewer, today: dt.date | None = None,
     return items
 
 
-def queue(db: Session, viewer: Viewer, today: dt.date | None = None) -> list[dict[str, Any]]:
+def queue(db: Session, viewer: Principal, today: dt.date | None = None) -> list[dict[str, Any]]:
+    policy.require(viewer, "prescribing.queue")
     items = waiting_plans(db, viewer, today)
-    audit.record(db, _actor(viewer), "prescribing.queue.read", detail={"count": len(items)})
+    audit.record(db, actor(viewer), "prescribing.queue.read", detail={"count": len(items)})
     return items
 
 
 # --- the review page ------------------------------------------------------------------------------
 
-def review_details(db: Session, viewer: Viewer, plan: dict[str, Any], today: dt.date | None = None) -> dict[str, Any]:
-    """For a plan already read (and audited): the person's medication preferences in their
-    words, the latest discussion of each medicine, and why the plan is waiting (if it is)."""
-    from careplans import plan_document as doc
-
+def review_details(db: Session, viewer: Principal, plan: dict[str, Any],
+                   today: dt.date | None = None) -> dict[str, Any]:
+    """For a plan already read and presented (as plain values): the person's medication
+    preferences in their words, the latest discussion of each medicine, and why the plan
+    is waiting (if it is)."""
     latest = doc.latest_choice_by_option(plan)
     medication = [e for e in latest.values() if e.get("kind") == "medication"]
-    waiting = waiting_plans(db, viewer, today, plan_id=_uuid(plan["id"]))
+    waiting = waiting_plans(db, viewer, today, plan_id=parse_id(plan["id"]))
     return {
         "preferences": [e for e in medication if doc.choice_is_preferred(e.get("outcome"), e.get("preference"))],
         "medication_discussions": medication,
@@ -382,36 +306,32 @@ def review_details(db: Session, viewer: Viewer, plan: dict[str, Any], today: dt.
     }
 
 
-def review(db: Session, viewer: Viewer, plan_id: str | uuid.UUID, today: dt.date | None = None) -> dict[str, Any]:
+def review(db: Session, viewer: Principal, plan_id: str | uuid.UUID, today: dt.date | None = None) -> dict[str, Any]:
     """Everything a clinician needs to review one plan: the current version and its
     fingerprint, the person's medication preferences in their words, the ledger,
     earlier decisions and why the plan is waiting."""
-    from careplans.services.plans import read_plan
-
-    if viewer.role != "clinician":
-        raise NotFound("There is no such plan.")
-    plan = read_plan(db, viewer, plan_id)
+    policy.require(viewer, "prescribing.decide")
+    plan = msgspec.to_builtins(read_plan(db, viewer, plan_id, purpose="prescribe"))
     return {"plan": plan, **review_details(db, viewer, plan, today)}
 
 
 # --- auditors ----------------------------------------------------------------------------------------
 
-def audit_decisions(db: Session, viewer: Viewer, secret: str, after: int = 0, limit: int = 200) -> dict[str, Any]:
+def audit_decisions(db: Session, viewer: Principal, secret: str, after: int = 0, limit: int = 200) -> dict[str, Any]:
     """Every decision, pseudonymised: no names, no free text, no licence numbers."""
-    if viewer.role != "auditor":
-        raise NotAllowed("Only auditors read this report.")
+    policy.require(viewer, "audit.prescribing")
     rows = db.execute(
         select(PrescribingDecision).order_by(PrescribingDecision.created_at, PrescribingDecision.id)
         .offset(after).limit(limit)
     ).scalars().all()
-    audit.record(db, _actor(viewer), "prescribing.audit.read", detail={"count": len(rows), "offset": after})
+    audit.record(db, actor(viewer), "prescribing.audit.read", detail={"count": len(rows), "offset": after})
     items = []
     for d in rows:
         items.append({
-            "id": audit.pseudonym(secret, "decision", d.id),
-            "plan": audit.pseudonym(secret, "plan", d.plan_id),
-            "client": audit.pseudonym(secret, "client", d.client_id),
-            "clinician": audit.pseudonym(secret, "staff", d.clinician_id),
+            "id": policy.pseudonym(secret, "decision", d.id),
+            "plan": policy.pseudonym(secret, "plan", d.plan_id),
+            "client": policy.pseudonym(secret, "client", d.client_id),
+            "clinician": policy.pseudonym(secret, "staff", d.clinician_id),
             "plan_version": d.plan_version,
             "fingerprint": d.fingerprint,
             "decision": d.decision,
@@ -423,7 +343,7 @@ def audit_decisions(db: Session, viewer: Viewer, secret: str, after: int = 0, li
             "instalment_days": d.instalment_days,
             "start_date": d.start_date.isoformat() if d.start_date else None,
             "review_date": d.review_date.isoformat() if d.review_date else None,
-            "decided_at": _iso(d.created_at),
+            "decided_at": iso(d.created_at),
             "has_rationale": bool(d.rationale),
             "has_client_explanation": bool(d.client_explanation),
             "licence_recorded": d.home_office_licence is not None,

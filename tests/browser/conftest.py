@@ -111,9 +111,9 @@ class Person:
     role: str | None = None
 
     def viewer(self):
-        from careplans.access import Viewer
+        from careplans.policy import Principal
 
-        return Viewer(id=uuid.UUID(self.id), role=self.role, name=self.name)
+        return Principal(id=uuid.UUID(self.id), role=self.role, name=self.name)
 
 
 @dataclass
@@ -130,21 +130,22 @@ def people(browser_engine) -> People:
     """A keyworker and a client with a new plan, unique to this test."""
     from sqlalchemy.orm import Session
 
-    from careplans.access import Viewer
-    from careplans.services import accounts, clients, plans
+    from careplans.policy import Principal
+    from careplans import commands, queries
+    from careplans.services import accounts, clients
 
     tag = uuid.uuid4().hex[:8]
     with Session(browser_engine, expire_on_commit=False) as db:
         kw = accounts.create_user(db, f"kw-{tag}", PASSWORD, "keyworker", f"Sam Keyworker {tag[:4]}")
         cl = accounts.create_user(db, f"client-{tag}", PASSWORD, "client", f"Alex {tag[:4]}")
-        kw_viewer = Viewer(id=kw.id, role="keyworker", name=kw.display_name)
+        kw_viewer = Principal(id=kw.id, role="keyworker", name=kw.display_name)
         client = clients.create_client(db, kw_viewer, preferred_name=f"Alex {tag[:4]}",
                                        date_of_birth=dt.date(1988, 6, 1), pronouns="they/them", user_id=cl.id)
-        plan = plans.create_plan(db, kw_viewer, client["id"])
+        plan = commands.create_plan(db, kw_viewer, client["id"])
         db.commit()
         return People(keyworker=Person(kw.username, kw.display_name, str(kw.id), "keyworker"),
                       client=Person(cl.username, cl.display_name, str(cl.id), "client"),
-                      client_name=client["preferred_name"], plan_id=plan["id"], client_id=client["id"])
+                      client_name=client["preferred_name"], plan_id=plan.id, client_id=client["id"])
 
 
 @pytest.fixture()
@@ -152,12 +153,13 @@ def fill_plan(browser_engine) -> Callable[[People], dict]:
     """fill_plan(people) → writes About me, two goals with steps and check-ins, the way the demo does."""
     from sqlalchemy.orm import Session
 
-    from careplans.services import goals, plans
+    from careplans import queries
+    from careplans.services import goals
 
     def _fill(p: People) -> dict:
         client, kw = p.client.viewer(), p.keyworker.viewer()
         with Session(browser_engine, expire_on_commit=False) as db:
-            v = plans.read_plan(db, kw, p.plan_id, audited=False)["version"]
+            v = queries.read_plan(db, kw, p.plan_id, audited=False).version
             v = goals.patch_plan(db, client, p.plan_id, v, {
                 "what_matters": "My daughter, and getting back to football on Sundays.",
                 "strengths": "Stubborn in a good way. I have stopped before and I know what it takes.",
@@ -175,9 +177,9 @@ def fill_plan(browser_engine) -> Callable[[People], dict]:
                 "area": "drug_alcohol_use"})
             v = r.version
             for rating, note in ((3, "Form started."), (5, None), (6, "Waiting on ID.")):
-                v = goals.add_check_in(db, client, p.plan_id, g1["id"], v, rating, note)[0].version
+                v = goals.add_check_in(db, client, p.plan_id, g1.id, v, rating, note)[0].version
             db.commit()
-        return {"version": v, "goal_ids": [g1["id"], g2["id"]]}
+        return {"version": v, "goal_ids": [g1.id, g2.id]}
 
     return _fill
 

@@ -128,7 +128,7 @@ def test_keyworker_and_client_co_write_sign_and_see_later_changes(new_context, p
     check(client, "my-plan-changed", screenshot=True)
     client.get_by_role("link", name="See what changed since you signed").click()
     changes = client.inner_text("#changes")
-    assert "People important to me changed" in changes and people.keyworker.name in changes
+    assert f"{people.keyworker.name} (keyworker) changed ‘People important to me’" in changes
     check(client, "compare", screenshot=True)
 
     kw.goto("/caseload")

@@ -36,7 +36,7 @@ def test_same_field_edited_at_once_gives_the_merge_page_and_saving_from_it_works
     main = kw.inner_text("main")
     assert "Someone else saved the plan while you were writing" in main
     assert "Nothing you typed is lost" in main
-    assert "What helps when things are hard changed" in main  # what the client saved meanwhile
+    assert "changed ‘What helps when things are hard’" in main  # what the client saved meanwhile
     # What the keyworker typed is still in the form; the client's saved words are beside it.
     assert kw.input_value("#what_helps") == "Short check-ins every week, even by text."
     assert kw.input_value("#important_people") == "Their sister Jo."
@@ -56,10 +56,16 @@ def test_same_field_edited_at_once_gives_the_merge_page_and_saving_from_it_works
     assert "Walks with my dog" not in main
 
     # Nothing was lost: the client's version is in the history, in their words.
+    # The history says who changed what (never quoting anyone's words); the version itself keeps them.
     kw.goto(f"/plans/{pid}/history")
+    current = kw.locator("h3", has_text="(current)").inner_text()
+    number = int(current.split()[1])
     history = kw.inner_text("main")
-    assert "“Walks with my dog. Texts, not calls.”" in history
-    assert "Short check-ins every week" in history
+    assert "changed ‘What helps when things are hard’" in history
+    kw.goto(f"/plans/{pid}/versions/{number - 1}")
+    assert "Walks with my dog. Texts, not calls." in kw.inner_text("main")
+    kw.goto(f"/plans/{pid}/versions/{number}")
+    assert "Short check-ins every week" in kw.inner_text("main")
 
 
 def test_keeping_the_saved_words_on_the_merge_page(new_context, people, fill_plan):

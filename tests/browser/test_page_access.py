@@ -12,11 +12,14 @@ import uuid
 import pytest
 from litestar.testing import TestClient
 
-from careplans.services import goals, plans
+from careplans import queries
+from careplans.services import goals
+from api.guards import PUBLIC_ROUTES, action_of
+from careplans import policy
 from tests.conftest import Api
 
 # Pages that anyone may open without logging in.
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/logged-out")}
+PUBLIC = {r for r in PUBLIC_ROUTES if not r[1].startswith(("/api", "/health"))}
 SKIP_PREFIXES = ("/api", "/static", "/assets", "/schema", "/health")
 OWN_PAGE_MODULES = {"api.controllers.pages_session", "api.controllers.pages_plan", "api.controllers.pages_about",
                     "api.controllers.pages_goals"}
@@ -39,10 +42,9 @@ def module_of(handler) -> str:
 
 
 def allowed_roles(handler) -> set[str] | None:
-    roles: set[str] = set()
-    for guard in handler.guards or []:
-        roles |= set(getattr(guard, "allowed_roles", ()))
-    return roles or None
+    """The roles the policy gives the page's action (None: the page names no action)."""
+    action = action_of(handler)
+    return set(policy.roles_for(action)) if action is not None else None
 
 
 def test_every_page_route_states_who_may_use_it(app):
@@ -56,9 +58,9 @@ def records(world, db):
     out = {}
     for side in ("a", "b"):
         kw = world.viewer(f"keyworker_{side}")
-        version = plans.read_plan(db, kw, world.plan_ids[side], audited=False)["version"]
+        version = queries.read_plan(db, kw, world.plan_ids[side], audited=False).version
         _, goal = goals.add_goal(db, kw, world.plan_ids[side], version, {"title": f"Goal {side}", "area": "health"})
-        out[side] = {"plan_id": world.plan_ids[side], "goal_id": goal["id"], "client_id": world.client_ids[side],
+        out[side] = {"plan_id": world.plan_ids[side], "goal_id": goal.id, "client_id": world.client_ids[side],
                      "number": "1"}
     db.commit()
     return out

@@ -53,7 +53,7 @@ def test_clinician_works_the_queue_end_to_end(new_context, people, clinician):
     card.get_by_label("Chosen", exact=True).check()
     card.get_by_role("button", name="Save what we talked about").click()
     assert "What you talked about is saved in the plan." in client.inner_text("main")
-    assert "Buprenorphine injection (Buvidal) discussed" in client.locator("#option-buvidal").inner_text()
+    assert "recorded talking about Buprenorphine injection (Buvidal)" in client.locator("#option-buvidal").inner_text()
 
     # The clinician finds the plan in the queue.
     doctor = new_context().new_page()

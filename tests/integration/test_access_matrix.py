@@ -1,6 +1,7 @@
 """Deny by default: every /api route × every role × own/other record, generated from
-the app's route table. A new route without a guard, a sample body or a path-parameter
-recipe fails here, so it cannot be missed.
+the app's route table and decided by the policy alone (careplans.policy.ACTIONS, through
+each route's one guard). A new route without a policy action, a sample body or a
+path-parameter recipe fails here, so it cannot be missed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 import pytest
 from litestar.handlers import HTTPRouteHandler
 
+from api.guards import PUBLIC_ROUTES, action_of
+from careplans import policy
 from tests.conftest import Api
 
 ROLE_USERS = {
@@ -20,7 +23,7 @@ ROLE_USERS = {
     "auditor": "auditor",
     "admin": "admin",
 }
-PUBLIC = {("POST", "/api/session")}
+PUBLIC = {r for r in PUBLIC_ROUTES if r[1].startswith("/api")}
 # Routes where a role legitimately sees beyond its own caseload.
 SEES_EVERYONE = {("admin", "GET", "/api/clients/{client_id:str}")}
 
@@ -65,14 +68,9 @@ def api_routes(app) -> list[tuple[str, str, HTTPRouteHandler]]:
 
 
 def allowed_roles(handler: HTTPRouteHandler) -> frozenset[str] | None:
-    roles: set[str] | None = None
-    for guard in handler.guards or []:
-        fn = getattr(guard, "ref", guard)
-        fn = getattr(fn, "value", fn)
-        allowed = getattr(fn, "allowed_roles", None)
-        if allowed is not None:
-            roles = set(allowed) if roles is None else roles & set(allowed)
-    return frozenset(roles) if roles is not None else None
+    """The roles the policy gives the route's action (None: the route names no action)."""
+    action = action_of(handler)
+    return policy.roles_for(action) if action is not None else None
 
 
 @pytest.fixture()
@@ -125,7 +123,7 @@ def call(api_or_client, method: str, url: str, body: Any, version: int):
 def test_every_api_route_states_who_may_call_it(app):
     missing = [f"{m} {p}" for m, p, h in api_routes(app)
                if (m, p) not in PUBLIC and allowed_roles(h) is None]
-    assert not missing, f"routes without a role guard: {missing}"
+    assert not missing, f"routes without a policy action: {missing}"
 
 
 def test_access_matrix(app, world, records, as_, http):

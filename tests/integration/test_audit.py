@@ -9,7 +9,7 @@ import sys
 import pytest
 from sqlalchemy import select, update
 
-from careplans import audit
+from careplans import audit, policy
 from careplans.models import AuditEvent, PlanVersion
 from tests.conftest import TEST_SECRET
 
@@ -40,7 +40,7 @@ def test_verify_api_and_pseudonymised_events(as_, world):
     dumped = json.dumps(events)
     assert not any(i in dumped for i in raw_ids)
     assert "Keyworker A" not in dumped and "Person A" not in dumped
-    pseud = audit.pseudonym(TEST_SECRET, "plan", world.plan_ids["a"])
+    pseud = policy.pseudonym(TEST_SECRET, "plan", world.plan_ids["a"])
     mine = auditor.get(f"/api/audit/events?plan_id={pseud}&limit=1000").json()["items"]
     assert mine and all(e["plan"] == pseud for e in mine)
 

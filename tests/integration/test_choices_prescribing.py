@@ -122,14 +122,15 @@ def test_ledger_entry_is_a_plan_version_with_a_plain_summary(as_, world, db):
     assert [c["option"] for c in plan["choices"]] == ["methadone", "buvidal"]
     versions = client.get(f"/api/plans/{pid}/versions").json()
     assert [v["version"] for v in versions] == [1, 2, 3]
-    assert "Methadone discussed" in versions[1]["summary"]
-    assert "information given (leaflet)" in versions[1]["summary"]
+    assert versions[1]["summary"].startswith("Keyworker A (keyworker) recorded talking about Methadone on ")
+    assert "information given (a leaflet)" in versions[1]["summary"]
     assert "outcome: chosen" in versions[1]["summary"]
-    assert "by Keyworker A (keyworker)" in versions[1]["summary"]
     diff = client.get(f"/api/plans/{pid}/diff?from=2&to=3").json()["changes"]
     assert len(diff) == 1 and diff[0]["path"].startswith("choices[")
-    assert "Buprenorphine injection (Buvidal) discussed" in diff[0]["summary"]
-    assert "preference: “I'd like to try it”" in diff[0]["summary"]
+    assert "recorded talking about Buprenorphine injection (Buvidal)" in diff[0]["summary"]
+    assert "their preference in their own words" in diff[0]["summary"]
+    # The words themselves are in the entry the reader may see, never copied into the change.
+    assert diff[0]["after"]["preference_words"]["text"] == "I'd like to try it"
     old = client.get(f"/api/plans/{pid}/versions/2").json()
     assert [c["option"] for c in old["choices"]] == ["methadone"]
     listed = kw.get(f"/api/plans/{pid}/choices").json()
@@ -465,7 +466,8 @@ def test_openapi_describes_the_routes(http):
 def test_plan_read_and_queue_are_a_constant_number_of_queries(as_, world, engine, db):
     from sqlalchemy import event
 
-    from careplans.services import plans, prescribing
+    from careplans import queries
+    from careplans.services import prescribing
 
     pid = world.plan_ids["a"]
     viewer = world.viewer("clinician_a")
@@ -482,7 +484,7 @@ def test_plan_read_and_queue_are_a_constant_number_of_queries(as_, world, engine
 
         event.listen(engine, "before_cursor_execute", listener)
         try:
-            plans.read_plan(db, viewer, pid)
+            queries.read_plan(db, viewer, pid)
             prescribing.waiting_plans(db, viewer)
         finally:
             event.remove(engine, "before_cursor_execute", listener)

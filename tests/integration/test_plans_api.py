@@ -54,7 +54,8 @@ def test_we_see_this_differently_keeps_both_views(as_, world):
     assert field["disagreement"]["client"]["text"] == "Being left alone for a bit"
     assert field["disagreement"]["worker"]["text"] == "Regular check-ins"
     summaries = [v["summary"] for v in kw.get(f"/api/plans/{pid}/versions").json()]
-    assert any("we see this differently" in s for s in summaries)
+    assert any("added a different view of ‘What helps when things are hard’, keeping both views side by side" in s
+               for s in summaries)
 
 
 def test_goals_check_ins_history_and_plain_language_diff(as_, world):
@@ -76,7 +77,9 @@ def test_goals_check_ins_history_and_plain_language_diff(as_, world):
 
     versions = client.get(f"/api/plans/{pid}/versions").json()
     assert [v["version"] for v in versions] == [1, 2, 3, 4]
-    assert "Target date for “Get my own flat” moved from 1 March 2027 to 1 May 2027" in versions[2]["summary"]
+    assert versions[2]["summary"] == ("Keyworker A (keyworker) moved the target date of the goal ‘Get my own flat’ "
+                                      "from 1 March 2027 to 1 May 2027.")
+    assert versions[2]["changes"] == [versions[2]["summary"].rstrip(".")]
     assert versions[2]["author"] == "Keyworker A" and versions[2]["role"] == "keyworker"
 
     diff = client.get(f"/api/plans/{pid}/diff?from=2&to=4").json()
@@ -84,7 +87,8 @@ def test_goals_check_ins_history_and_plain_language_diff(as_, world):
     target = by_path[f"goals[{goal['id']}].target_date"]
     assert target["before"] == "2027-03-01" and target["after"] == "2027-05-01"
     assert target["by"] == "Keyworker A (keyworker)"
-    assert "moved from 1 March 2027 to 1 May 2027" in target["summary"]
+    assert target["summary"] == ("Keyworker A (keyworker) moved the target date of the goal ‘Get my own flat’ "
+                                 "from 1 March 2027 to 1 May 2027")
 
     old = client.get(f"/api/plans/{pid}/versions/2").json()
     assert old["goals"][0]["target_date"] == "2027-03-01" and old["version"] == 2

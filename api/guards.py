@@ -1,0 +1,70 @@
+"""Route guards: each route names the policy action it performs; the policy decides.
+
+`allow(action)` is the only guard a route needs: not logged in → 401; a role the
+policy does not give that action → 403. Which *record* the caller may reach is
+decided inside the query (`careplans.policy.*_scope`), which answers 404.
+There is no role list here: the roles for each action live in `careplans.policy.ACTIONS`.
+"""
+
+from __future__ import annotations
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from careplans import policy
+from careplans.policy import Principal
+
+# Routes anyone may call without logging in (method, path). Everything else names an action.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
+    ("POST", "/api/session"), ("GET", "/health"), ("GET", "/health/live"),
+    ("GET", "/login"), ("POST", "/login"), ("GET", "/logged-out"),
+})
+
+
+def principal_of(connection: ASGIConnection) -> Principal:
+    user = connection.scope.get("user")
+    if not isinstance(user, Principal):
+        raise NotAuthorizedException("Log in to continue.")
+    return user
+
+
+def allow(action: str):
+    """Guard: the policy must give the caller's role this action."""
+    policy.roles_for(action)  # an unknown action fails at import, not at request time
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        if not policy.may(principal_of(connection), action):
+            raise PermissionDeniedException("Your role does not give access to this.")
+
+    guard.__name__ = f"allow_{action.replace('.', '_')}"
+    guard.action = action  # type: ignore[attr-defined]
+    return guard
+
+
+def action_of(handler: BaseRouteHandler) -> str | None:
+    """The policy action a route's guard names (None: the route has no policy decision)."""
+    actions = {getattr(getattr(g, "ref", g), "action", None) for g in handler.guards or []} - {None}
+    if len(actions) > 1:
+        raise AssertionError(f"{handler} names more than one policy action: {sorted(actions)}")
+    return next(iter(actions), None)
+
+
+# The guards routes use, by what they do.
+SIGNED_IN = allow("session.use")
+OPTIONS = allow("options.read")
+CLIENTS_LIST = allow("clients.list")
+CLIENTS_CREATE = allow("clients.create")
+CLIENTS_READ = allow("clients.read")
+CASELOAD = allow("caseload.read")
+MY_PLAN = allow("my_plan.read")
+PLAN_CREATE = allow("plans.create")
+READERS = allow("plans.read")
+WRITERS = allow("plans.write")
+SIGNERS = allow("plans.sign")
+ACCESS_LOG = allow("plans.access_log")
+PRESCRIBING_QUEUE = allow("prescribing.queue")
+CLINICIANS = allow("prescribing.decide")
+AUDIT_EVENTS = allow("audit.events")
+AUDIT_PRESCRIBING = allow("audit.prescribing")
+AUDIT_VERIFY = allow("audit.verify")

@@ -1,0 +1,262 @@
+"""Who sees what: the one place that decides it.
+
+Three questions, three parts of this module:
+
+1. **May this principal do this at all?** `ACTIONS` maps every action to the roles
+   that may take it; `may()` and `require()` read it. A role not named is refused
+   with 403 (`NotAllowed`): the action is never theirs, whatever the record.
+2. **Which records may they know exist?** The `*_scope()` functions return SQL
+   predicates that go inside the query that reads the record, so there is no window
+   between check and read. A record outside the scope is "not found" (404) — the
+   caller cannot tell a record they may not see from one that does not exist.
+3. **What of a plan may this audience read?** `AUDIENCES` says, for each reader of
+   a plan (client, keyworker, clinician, auditor, and the share audiences GP,
+   pharmacy and custom), which sections and which kinds of value they see.
+   `careplans.present` applies it; pages, the JSON API, PDF copies and exports
+   render only what `present()` returns.
+
+Deny by default everywhere: an unknown role, action or audience gets nothing.
+`docs/security.md` holds the same matrix in words; `tests/unit/test_policy_doc.py`
+fails when the two disagree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, and_, exists, false, select, true
+
+from careplans.errors import InvalidInput, NotAllowed
+from careplans.models import CaseloadAssignment, Client, Plan
+from careplans.plan_document import Author
+
+CLIENT, KEYWORKER, CLINICIAN, AUDITOR, ADMIN = "client", "keyworker", "clinician", "auditor", "admin"
+EVERYONE = frozenset({CLIENT, KEYWORKER, CLINICIAN, AUDITOR, ADMIN})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Someone logged in: their user id, role and the name others see them by."""
+
+    id: uuid.UUID
+    role: str
+    name: str
+
+    @property
+    def author(self) -> Author:
+        return Author(id=str(self.id), name=self.name, role=self.role)
+
+
+# --- 1. actions ------------------------------------------------------------------------
+
+ACTIONS: dict[str, frozenset[str]] = {
+    # being logged in
+    "session.use": EVERYONE,                         # who am I, log out, the start page
+    "options.read": EVERYONE,                        # the treatment option catalogue
+    # people
+    "clients.list": frozenset({KEYWORKER, CLINICIAN, ADMIN}),
+    "clients.create": frozenset({KEYWORKER, ADMIN}),
+    "clients.read": frozenset({CLIENT, KEYWORKER, CLINICIAN, ADMIN}),
+    "caseload.read": frozenset({KEYWORKER}),         # the keyworker's caseload page
+    "my_plan.read": frozenset({CLIENT}),             # the client's own start page
+    # plans
+    "plans.create": frozenset({KEYWORKER}),
+    "plans.read": frozenset({CLIENT, KEYWORKER, CLINICIAN}),
+    "plans.write": frozenset({CLIENT, KEYWORKER}),   # co-produced content: about me, goals, choices, staying safe
+    "plans.sign": frozenset({CLIENT, KEYWORKER}),
+    "plans.access_log": frozenset({CLIENT, KEYWORKER}),
+    # prescribing
+    "prescribing.queue": frozenset({CLINICIAN}),
+    "prescribing.decide": frozenset({CLINICIAN}),
+    # assurance
+    "audit.events": frozenset({AUDITOR}),
+    "audit.prescribing": frozenset({AUDITOR}),
+    "audit.verify": frozenset({AUDITOR, ADMIN}),
+}
+
+
+def may(principal: Principal | None, action: str) -> bool:
+    return principal is not None and principal.role in ACTIONS.get(action, frozenset())
+
+
+def require(principal: Principal, action: str) -> None:
+    """403 unless the principal's role may take this action (on any record)."""
+    if action not in ACTIONS:
+        raise KeyError(f"unknown action {action!r}: add it to careplans.policy.ACTIONS")
+    if not may(principal, action):
+        raise NotAllowed("Your role does not give access to this.")
+
+
+def roles_for(action: str) -> frozenset[str]:
+    return ACTIONS[action]
+
+
+# --- 2. record scopes ----------------------------------------------------------------------
+
+# A member of staff reaches a client through an open caseload assignment of this kind.
+RELATION_FOR_ROLE = {KEYWORKER: "keyworker", CLINICIAN: "prescriber"}
+PlanPurpose = Literal["read", "write", "prescribe"]
+
+
+def _assigned(principal: Principal, client_id_col, relation: str) -> ColumnElement[bool]:
+    return exists().where(
+        and_(
+            CaseloadAssignment.client_id == client_id_col,
+            CaseloadAssignment.staff_user_id == principal.id,
+            CaseloadAssignment.relation == relation,
+            CaseloadAssignment.ended_at.is_(None),
+        )
+    )
+
+
+def _own_client_ids(principal: Principal):
+    return select(Client.id).where(Client.user_id == principal.id).scalar_subquery()
+
+
+def client_scope(principal: Principal) -> ColumnElement[bool]:
+    """Clients the principal may know exist: the client themself, their keyworker and
+    prescribing clinician, and administrators (who see no clinical fields, see
+    `sees_clinical_identity`)."""
+    if principal.role == CLIENT:
+        return Client.user_id == principal.id
+    if principal.role in RELATION_FOR_ROLE:
+        return _assigned(principal, Client.id, RELATION_FOR_ROLE[principal.role])
+    if principal.role == ADMIN:
+        return true()
+    return false()
+
+
+def plan_scope(principal: Principal, purpose: PlanPurpose = "read") -> ColumnElement[bool]:
+    """Plans the principal may read, change ("write": the client and their keyworker)
+    or make prescribing decisions about ("prescribe": their prescribing clinician).
+    Administrators and auditors read no plan content through this scope."""
+    if principal.role == CLIENT and purpose in ("read", "write"):
+        return Plan.client_id.in_(_own_client_ids(principal))
+    if principal.role == KEYWORKER and purpose in ("read", "write"):
+        return _assigned(principal, Plan.client_id, "keyworker")
+    if principal.role == CLINICIAN and purpose in ("read", "prescribe"):
+        return _assigned(principal, Plan.client_id, "prescriber")
+    return false()
+
+
+def audit_event_scope(principal: Principal) -> ColumnElement[bool]:
+    """Audit events the principal may read through the audit log: auditors, all of
+    them (pseudonymised by `pseudonymised()`); nobody else reads the log directly (a
+    plan's own access log is scoped by `plan_scope`)."""
+    if principal.role == AUDITOR:
+        return true()
+    return false()
+
+
+def sees_clinical_identity(principal: Principal) -> bool:
+    """Date of birth, NHS number and plan details in a client list: not for administrators,
+    who manage accounts and caseloads, not care."""
+    return principal.role in (CLIENT, KEYWORKER, CLINICIAN)
+
+
+def keyworker_for_new_client(principal: Principal, requested: uuid.UUID | None) -> uuid.UUID | None:
+    """Whose caseload a new client joins. A keyworker adds people to their own caseload
+    only; an administrator may name any keyworker (checked to exist by the service)."""
+    if principal.role == KEYWORKER:
+        if requested is not None and requested != principal.id:
+            raise InvalidInput("keyworker_id", "You can add people to your own caseload only.")
+        return principal.id
+    return requested
+
+
+def signs_as(principal: Principal) -> str:
+    """The party a signature stands for: the client, or the keyworker."""
+    return CLIENT if principal.role == CLIENT else KEYWORKER
+
+
+# --- 3. what of a plan each audience reads ---------------------------------------------------
+
+Audience = Literal["client", "keyworker", "clinician", "auditor", "gp", "pharmacy", "custom"]
+SECTIONS: tuple[str, ...] = (
+    "about_me", "goals", "choices", "prescribing", "staying_safe", "next_review_date", "agreement",
+)
+SHARE_AUDIENCES: tuple[str, ...] = ("gp", "pharmacy", "custom")
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What one audience may read of a plan.
+
+    - `sections`: the parts of the plan shown at all; others are absent.
+    - `free_text`: words people wrote (about me, goal names, notes, reasons, the
+      client's preference in their own words). False: every such value is absent.
+    - `names`: who wrote or decided something, and the person's name. False: roles only.
+    - `identity`: date of birth and NHS number.
+    - `history`: earlier versions, their changes and who viewed the plan.
+    - `current_prescribing_only`: only the latest decision about each medicine.
+    - `naloxone_only`: of staying safe, only the naloxone supply.
+    """
+
+    audience: str
+    sections: frozenset[str]
+    free_text: bool = True
+    names: bool = True
+    identity: bool = True
+    history: bool = True
+    current_prescribing_only: bool = False
+    naloxone_only: bool = False
+    pseudonymised: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+    def shows(self, section: str) -> bool:
+        return section in self.sections
+
+
+_ALL = frozenset(SECTIONS)
+AUDIENCES: dict[str, Visibility] = {
+    "client": Visibility("client", _ALL),
+    "keyworker": Visibility("keyworker", _ALL),
+    "clinician": Visibility("clinician", _ALL),
+    # Assurance reads the shape of care, never the person: client reference only, no
+    # names, no dates of birth, no words anyone wrote.
+    "auditor": Visibility("auditor", _ALL, free_text=False, names=False, identity=False, pseudonymised=True),
+    # Copies the client chooses to share (PDF, link, export). Never history.
+    "gp": Visibility("gp", frozenset({"choices", "prescribing", "staying_safe", "goals", "agreement"}),
+                     history=False),
+    "pharmacy": Visibility("pharmacy", frozenset({"prescribing", "staying_safe"}), free_text=False,
+                           identity=True, history=False, current_prescribing_only=True, naloxone_only=True),
+    "custom": Visibility("custom", frozenset(), history=False),
+}
+
+ROLE_AUDIENCE = {CLIENT: "client", KEYWORKER: "keyworker", CLINICIAN: "clinician", AUDITOR: "auditor"}
+
+
+def audience_of(principal: Principal) -> str | None:
+    """The audience a logged-in principal reads a plan as; None reads no plan content."""
+    return ROLE_AUDIENCE.get(principal.role)
+
+
+def visibility(audience: str, sections: frozenset[str] | None = None) -> Visibility:
+    """The visibility of an audience. A custom copy shows the sections the client ticked
+    (and never more than the GP copy's kinds of value)."""
+    if audience not in AUDIENCES:
+        raise KeyError(f"unknown audience {audience!r}")
+    vis = AUDIENCES[audience]
+    if audience == "custom":
+        return Visibility("custom", frozenset(sections or ()) & _ALL, history=False)
+    return vis
+
+
+# --- pseudonyms for assurance -------------------------------------------------------------------
+
+def pseudonym(secret: str, kind: str, value: Any) -> str | None:
+    """A stable, non-reversible label for auditors: same record, same label; no name.
+    "P-3f9a21c0…" for a plan, "C-…" a client, "S-…" staff. The only id form an auditor
+    sees or may send."""
+    if value is None:
+        return None
+    mac = hmac.new(secret.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return f"{kind[:1].upper()}-{mac[:12]}"
+
+
+def actor_pseudonym(secret: str, role: str | None, actor_id: Any) -> str | None:
+    return pseudonym(secret, "client" if role == CLIENT else "staff", actor_id)
