@@ -31,8 +31,9 @@ from litestar.middleware.session import SessionMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from api.session_model import UserSession
+from careplans.models import User
 from careplans.policy import Principal
-from careplans.models import User, UserSession
 from careplans.services.accounts import get_active_user
 
 SESSION_COOKIE = "careplans_session"

@@ -14,7 +14,6 @@ import datetime as dt
 import uuid
 
 from advanced_alchemy.base import DefaultBase, UUIDAuditBase, UUIDBase
-from advanced_alchemy.extensions.litestar.session import SessionModelMixin
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -172,12 +171,6 @@ class AuditHead(DefaultBase):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
-
-
-class UserSession(SessionModelMixin):
-    """Server-side session rows, shared by every app process."""
-
-    __tablename__ = "user_sessions"
 
 
 class ChoiceEntry(UUIDBase):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from careplans.db import compare_type, make_engine
+from api import session_model  # noqa: F401  (registers the session table, which lives at the web edge)
 from careplans.models import DefaultBase  # noqa: F401  (registers every model)
 
 config = context.config

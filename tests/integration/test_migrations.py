@@ -13,6 +13,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from careplans.db import alembic_config, compare_type, is_sqlite, make_engine, normalise_url
+from api import session_model  # noqa: F401  (registers the session table on DefaultBase.metadata)
 from careplans.models import DefaultBase
 
 

@@ -105,7 +105,7 @@ def test_openapi_describes_every_api_route(app, http):
 def test_anonymous_requests_store_no_session(http, db):
     from sqlalchemy import func, select
 
-    from careplans.models import UserSession
+    from api.session_model import UserSession
 
     before = db.execute(select(func.count()).select_from(UserSession)).scalar_one()
     db.rollback()
