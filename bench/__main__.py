@@ -87,7 +87,7 @@ def statements_per_read(url: str) -> tuple[int, int, dict]:
         for i in range(30):
             result, goal = goals.add_goal(db, cviewer, str(plan_id), version, {"title": f"Goal {i}", "area": "health"})
             version = result.version
-            result, _ = goals.add_check_in(db, cviewer, str(plan_id), goal["id"], version, i % 11, "ok")
+            result, _ = goals.add_check_in(db, cviewer, str(plan_id), goal.id, version, i % 11, "ok")
             version = result.version
         db.commit()
         large = count_statements(engine, read)
