@@ -22,7 +22,7 @@ from careplans import changes as ch
 from careplans import document, vocab
 from careplans.catalogue import option_by_code
 from careplans.document import AboutMe, ChoiceEntry, Goal, StayingSafe, Voiced
-from careplans.policy import Visibility
+from careplans.policy import SECTIONS, Visibility
 
 
 class View(msgspec.Struct, kw_only=True):
@@ -253,7 +253,7 @@ def _current_decisions(decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def present(snap: Snapshot, vis: Visibility) -> PlanView:
     """The plan version `snap` as this audience may read it."""
-    content = snap.content if (vis.free_text and vis.names and vis.sections == frozenset(_ALL)) \
+    content = snap.content if (vis.free_text and vis.names and vis.sections == frozenset(SECTIONS)) \
         else _redact_content(snap.content, vis)
     decisions = snap.decisions if vis.shows("prescribing") else []
     if vis.current_prescribing_only:
@@ -278,9 +278,6 @@ def present(snap: Snapshot, vis: Visibility) -> PlanView:
         )
     except msgspec.ValidationError as exc:  # a stored document that does not fit: never user input
         raise document.DocumentShapeError(str(exc)) from exc
-
-
-_ALL = ("about_me", "goals", "choices", "prescribing", "staying_safe", "next_review_date", "agreement")
 
 
 # --- sentences for a reader -------------------------------------------------------------------------
