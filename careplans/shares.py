@@ -77,6 +77,7 @@ class CopyView(msgspec.Struct, kw_only=True):
     audience: str
     audience_words: str
     sections: list[str]
+    section_names: list[str]
     large_print: bool
     person: str
     title: str
@@ -151,6 +152,7 @@ def _copy(db: Session, plan: Plan, version: PlanVersion, audience: str, ticked: 
     title = f"{views.possessive(person)} care plan, version {version.number}"
     return CopyView(
         audience=audience, audience_words=words, sections=[s for s in policy.SECTIONS if vis.shows(s)],
+        section_names=[SECTION_WORDS[s] for s in policy.SECTIONS if vis.shows(s)],
         large_print=large_print, person=person, title=title, plan=view, version=version.number,
         fingerprint=version.fingerprint, short_fingerprint=version.fingerprint[:12],
         made_on=views.format_date(made_on), agreement_line=_agreement_line(db, plan, version.number),
