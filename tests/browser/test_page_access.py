@@ -22,7 +22,7 @@ from tests.conftest import Api
 PUBLIC = {r for r in PUBLIC_ROUTES if not r[1].startswith(("/api", "/health"))}
 SKIP_PREFIXES = ("/api", "/static", "/assets", "/schema", "/health")
 OWN_PAGE_MODULES = {"api.controllers.pages_session", "api.controllers.pages_plan", "api.controllers.pages_about",
-                    "api.controllers.pages_goals"}
+                    "api.controllers.pages_goals", "api.controllers.pages_shares"}
 ROLE_USERS = {"client": "client_a", "keyworker": "keyworker_a", "clinician": "clinician_a", "auditor": "auditor",
               "admin": "admin"}
 
