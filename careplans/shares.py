@@ -41,10 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PDF_TEMPLATES = ROOT / "templates" / "pdf"
 
 AUDIENCE_WORDS = {
-    "client": "my own copy",
-    "gp": "GP",
-    "pharmacy": "pharmacy",
-    "custom": "someone I chose",
+    "client": "the person (their own copy)",
+    "gp": "the GP",
+    "pharmacy": "the pharmacy",
+    "custom": "someone the person chose",
 }
 AUDIENCE_HINTS = {
     "client": "Everything you can see in your plan.",

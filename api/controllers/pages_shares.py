@@ -34,6 +34,9 @@ from careplans.errors import InvalidInput
 from careplans.models import utcnow
 
 EXPIRY_CHOICES = (7, 14, 30, 90)
+AUDIENCE_TITLES = {"client": "Your own copy", "gp": "Your GP", "pharmacy": "Your pharmacy",
+                   "custom": "Someone you choose"}
+AUDIENCE_WHOM = {"client": "you", "gp": "the GP", "pharmacy": "the pharmacy", "custom": "someone you chose"}
 SAVED = {"revoked": "The link is stopped. Nobody can open it now.", "nothing": "Nothing was changed."}
 
 
@@ -61,7 +64,7 @@ def _share_page(db: Session, viewer, plan_id: str, *, status_code: int = 200, er
 
     context = transact(db, read)
     pid = context["plan"]["id"]
-    audiences = [{"code": a, "words": shares.AUDIENCE_WORDS[a], "hint": shares.AUDIENCE_HINTS[a],
+    audiences = [{"code": a, "title": AUDIENCE_TITLES[a], "whom": AUDIENCE_WHOM[a], "hint": shares.AUDIENCE_HINTS[a],
                   "sections": sorted(policy.copy_visibility(a, None if a != "custom" else frozenset(policy.SECTIONS))
                                      .sections, key=policy.SECTIONS.index)}
                  for a in policy.SHARE_AUDIENCES]
@@ -69,7 +72,7 @@ def _share_page(db: Session, viewer, plan_id: str, *, status_code: int = 200, er
                 values=values or {"audience": "", "sections": [], "expires_days": "14", "passcode": "",
                                   "large_print": False, "with_client": False},
                 created=created, saved=SAVED.get(saved or ""), audiences=audiences,
-                section_words=shares.SECTION_WORDS, sections_all=list(policy.SECTIONS),
+                section_words=shares.SECTION_WORDS, whom=AUDIENCE_WHOM, sections_all=list(policy.SECTIONS),
                 expiry_choices=EXPIRY_CHOICES, needs_client=policy.share_needs_client_present(viewer),
                 my_copy=pdf_url(pid, "client"), my_copy_large=pdf_url(pid, "client", large_print=True),
                 **context)
@@ -155,7 +158,7 @@ def share_preview(
     view = context.pop("view")
     context.pop("people")  # the copy is read as its audience reads it (copy_context)
     return page("pdf/preview.html", **context, **copy_context(view), audience=audience,
-                audience_words=shares.AUDIENCE_WORDS[audience],
+                audience_words=AUDIENCE_WHOM[audience],
                 download=pdf_url(context["plan"]["id"], audience, sorted(ticked) if ticked else None, large),
                 can_share=policy.may(viewer, "shares.create"))
 

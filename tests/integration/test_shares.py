@@ -446,3 +446,22 @@ def test_share_serves_the_version_shared_and_says_when_the_plan_changed(filled, 
     assert flat(ABOUT) in text and "NEWER-words" not in text
     assert flat(f"version {shared_version}") in text
     assert flat("The plan has changed since this was shared") in text
+
+
+def test_page_images_of_each_audience(filled):
+    """Page images of each audience's copy in test-artifacts/pdf/, to look at; none is blank."""
+    import pypdfium2
+
+    from tests.browser.conftest import ROOT
+
+    out = ROOT / "test-artifacts" / "pdf"
+    out.mkdir(parents=True, exist_ok=True)
+    for query, name in (("audience=client", "client"), ("audience=gp", "gp"), ("audience=pharmacy", "pharmacy"),
+                        ("audience=custom&sections=goals,staying_safe", "custom"),
+                        ("audience=client&large_print=1", "client-large-print")):
+        document = pypdfium2.PdfDocument(get_pdf(filled["client"], filled["pid"], query).content)
+        for number in range(min(len(document), 2)):
+            image = document[number].render(scale=1.3).to_pil()
+            image.save(out / f"{name}-page-{number + 1}.png")
+            assert len(set(image.convert("L").resize((60, 85)).getdata())) > 5, f"{name} page {number + 1} is blank"
+        document.close()
