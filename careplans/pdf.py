@@ -111,6 +111,15 @@ def render_pdf_bytes(html: str, timeout: float | None = None) -> tuple[bytes, li
     return pdf, fetch.refused
 
 
+def _worker_init() -> None:
+    """Each worker process: a lower CPU priority, so rendering yields to the web process
+    serving JSON on the same cores."""
+    try:
+        os.nice(10)
+    except OSError:  # pragma: no cover - not permitted on this system
+        pass
+
+
 def _warm() -> bool:
     import weasyprint  # noqa: F401 - import once per worker, before the first request
 
@@ -137,7 +146,8 @@ class Renderer:
         with self._lock:
             if self._pool is None:
                 self._pool = concurrent.futures.ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_worker_init)
                 for f in [self._pool.submit(_warm) for _ in range(self.workers)]:
                     f.result()
             return self._pool

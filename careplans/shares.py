@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 import json
 import secrets
 import uuid
@@ -95,7 +96,7 @@ class CopyView(msgspec.Struct, kw_only=True):
         return {"plan": self.plan.id, "version": self.version, "fingerprint": self.fingerprint,
                 "audience": self.audience, "sections": self.sections, "large_print": self.large_print,
                 "made_on": self.made_on, "agreement": self.agreement_line,
-                "changed_since_shared": self.changed_since_shared}
+                "changed_since_shared": self.changed_since_shared, "person": self.person}
 
 
 def parse_sections(raw: str | list[str] | None) -> frozenset[str] | None:
@@ -142,36 +143,76 @@ def _agreement_line(db: Session, plan: Plan, version_number: int) -> str:
     return "Not yet agreed by both"
 
 
-def _copy(db: Session, plan: Plan, version: PlanVersion, audience: str, ticked: frozenset[str] | None,
-          large_print: bool, made_on: dt.date, *, shared: bool = False) -> CopyView:
-    vis = policy.copy_visibility(audience, ticked)
-    decisions = queries.decisions_for_plan(db, plan.id, up_to_version=version.number)
-    view = present(queries.snapshot(plan, version, decisions), vis)
+@dataclass
+class PreparedCopy:
+    """A copy about to be read: its facts and cache key, known from a few small reads;
+    the presented view is built only when the PDF is not stored yet (or for a preview)."""
+
+    plan: Plan
+    version: PlanVersion
+    audience: str
+    vis: policy.Visibility
+    large_print: bool
+    made_on: str
+    person: str
+    agreement_line: str
+    changed_since_shared: bool
+
+    @property
+    def sections(self) -> list[str]:
+        return [s for s in policy.SECTIONS if self.vis.shows(s)]
+
+    @property
+    def key(self) -> str:
+        return _key({"plan": str(self.plan.id), "version": self.version.number,
+                     "fingerprint": self.version.fingerprint, "audience": self.audience,
+                     "sections": self.sections, "large_print": self.large_print, "made_on": self.made_on,
+                     "agreement": self.agreement_line, "changed_since_shared": self.changed_since_shared,
+                     "person": self.person})
+
+    def view(self, db: Session) -> CopyView:
+        decisions = queries.decisions_for_plan(db, self.plan.id, up_to_version=self.version.number)
+        presented = present(queries.snapshot(self.plan, self.version, decisions), self.vis)
+        return CopyView(
+            audience=self.audience, audience_words=AUDIENCE_WORDS[self.audience], sections=self.sections,
+            section_names=[SECTION_WORDS[s] for s in self.sections], large_print=self.large_print,
+            person=self.person, title=f"{views.possessive(self.person)} care plan, version {self.version.number}",
+            plan=presented, version=self.version.number, fingerprint=self.version.fingerprint,
+            short_fingerprint=self.version.fingerprint[:12], made_on=self.made_on,
+            agreement_line=self.agreement_line, current_version=self.plan.version,
+            changed_since_shared=self.changed_since_shared,
+            shareable_answers=shareable_answers(db, self.plan, self.version, self.vis),
+        )
+
+
+def _prepare(db: Session, plan: Plan, version: PlanVersion, audience: str, ticked: frozenset[str] | None,
+             large_print: bool, made_on: dt.date, *, shared: bool = False) -> PreparedCopy:
     person = db.execute(select(Client.preferred_name).where(Client.id == plan.client_id)).scalar_one()
-    words = AUDIENCE_WORDS[audience]
-    title = f"{views.possessive(person)} care plan, version {version.number}"
-    return CopyView(
-        audience=audience, audience_words=words, sections=[s for s in policy.SECTIONS if vis.shows(s)],
-        section_names=[SECTION_WORDS[s] for s in policy.SECTIONS if vis.shows(s)],
-        large_print=large_print, person=person, title=title, plan=view, version=version.number,
-        fingerprint=version.fingerprint, short_fingerprint=version.fingerprint[:12],
-        made_on=views.format_date(made_on), agreement_line=_agreement_line(db, plan, version.number),
-        current_version=plan.version, changed_since_shared=shared and plan.version != version.number,
-        shareable_answers=shareable_answers(db, plan, version, vis),
-    )
+    return PreparedCopy(plan=plan, version=version, audience=audience, vis=policy.copy_visibility(audience, ticked),
+                        large_print=large_print, made_on=views.format_date(made_on), person=person,
+                        agreement_line=_agreement_line(db, plan, version.number),
+                        changed_since_shared=shared and plan.version != version.number)
+
+
+def prepare_copy(db: Session, principal: Principal, plan_id: str | uuid.UUID, audience: str,
+                 ticked: frozenset[str] | None = None, large_print: bool = False, *,
+                 today: dt.date | None = None, action: str = "plan.copy.read") -> PreparedCopy:
+    """The current version of a plan the principal may read, as `audience`'s copy (scoped
+    in the query, 404 outside; audited)."""
+    check_audience(audience)
+    plan, version = queries.load_current(db, principal, queries.parse_id(plan_id))
+    prepared = _prepare(db, plan, version, audience, ticked, large_print, today or dt.date.today())
+    audit.record(db, queries.actor(principal), action, plan_id=plan.id, client_id=plan.client_id,
+                 detail={"version": version.number, "audience": audience, "sections": prepared.sections,
+                         "large_print": large_print})
+    return prepared
 
 
 def build_copy(db: Session, principal: Principal, plan_id: str | uuid.UUID, audience: str,
                ticked: frozenset[str] | None = None, large_print: bool = False, *,
                today: dt.date | None = None, action: str = "plan.copy.read") -> CopyView:
-    """The current version of a plan the principal may read, as `audience`'s copy (audited)."""
-    check_audience(audience)
-    plan, version = queries.load_current(db, principal, queries.parse_id(plan_id))
-    view = _copy(db, plan, version, audience, ticked, large_print, today or dt.date.today())
-    audit.record(db, queries.actor(principal), action, plan_id=plan.id, client_id=plan.client_id,
-                 detail={"version": version.number, "audience": audience, "sections": view.sections,
-                         "large_print": large_print})
-    return view
+    """`prepare_copy` and its presented view model."""
+    return prepare_copy(db, principal, plan_id, audience, ticked, large_print, today=today, action=action).view(db)
 
 
 # --- PDF cache ------------------------------------------------------------------------------------------
@@ -189,9 +230,13 @@ def template_revision() -> str:
 _REVISION = template_revision()
 
 
+def _key(facts: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps({**facts, "templates": _REVISION}, sort_keys=True).encode()).hexdigest()
+
+
 def copy_key(view: CopyView) -> str:
-    facts = {**view.cache_facts(), "templates": _REVISION}
-    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+    """The cache key of a copy: everything it depends on (the same as `PreparedCopy.key`)."""
+    return _key(view.cache_facts())
 
 
 def cached_pdf(db: Session, key: str) -> bytes | None:
@@ -388,7 +433,7 @@ class _Locked(NotFound):
         super().__init__("This link does not work. It may have expired or been stopped.")
 
 
-def open_share(db: Session, token: str, passcode: str | None = None) -> CopyView | PasscodeNeeded:
+def open_share(db: Session, token: str, passcode: str | None = None) -> PreparedCopy | PasscodeNeeded:
     """The copy a live share holds, for whoever has the link (audited as "share.open").
 
     Not found (404) once expired, revoked or locked, and for any token that is not a
@@ -416,7 +461,8 @@ def open_share(db: Session, token: str, passcode: str | None = None) -> CopyView
     version = db.execute(select(PlanVersion).where(PlanVersion.plan_id == plan.id,
                                                    PlanVersion.number == share.plan_version)).scalar_one()
     ticked = frozenset(share.sections or ())
-    view = _copy(db, plan, version, share.audience, ticked, share.large_print, share.created_at.date(), shared=True)
+    prepared = _prepare(db, plan, version, share.audience, ticked, share.large_print, share.created_at.date(),
+                        shared=True)
     audit.record(db, actor, "share.open", plan_id=plan.id, client_id=plan.client_id,
                  detail={"share_id": str(share.id), "version": share.plan_version, "audience": share.audience})
-    return view
+    return prepared

@@ -69,23 +69,33 @@ def copy_html(view: CopyView) -> str:
     return ENVIRONMENT.get_template("pdf/copy.html").render(**copy_context(view))
 
 
-def filename(view: CopyView) -> str:
-    large = "-large-print" if view.large_print else ""
-    return f"care-plan-version-{view.version}-{view.audience}{large}.pdf"
-
-
 def _matches(request: Request, etag: str) -> bool:
     raw = request.headers.get("if-none-match") or ""
     return any(tag.strip() in (etag, f"W/{etag}", "*") for tag in raw.split(","))
 
 
-def pdf_response(request: Request, db: Session, view: CopyView, cached: bytes | None, timeout: float) -> Response:
-    key = shares.copy_key(view)
-    etag = shares.etag_for(key)
-    if _matches(request, etag):
-        return Response(content=b"", status_code=304, headers={"ETag": etag})
-    content = cached
+class CopyToServe:
+    """What a PDF request needs after its transaction: the key, and the stored bytes or the
+    view model to render (built only on a cache miss; nothing at all on a 304)."""
+
+    def __init__(self, request: Request, db: Session, prepared: shares.PreparedCopy) -> None:
+        self.key = prepared.key
+        self.etag = shares.etag_for(self.key)
+        self.plan_id = str(prepared.plan.id)
+        large = "-large-print" if prepared.large_print else ""
+        self.filename = f"care-plan-version-{prepared.version.number}-{prepared.audience}{large}.pdf"
+        self.not_modified = _matches(request, self.etag)
+        self.cached = None if self.not_modified else shares.cached_pdf(db, self.key)
+        self.view = None if self.not_modified or self.cached is not None else prepared.view(db)
+
+
+def pdf_response(db: Session, copy: CopyToServe, timeout: float) -> Response:
+    if copy.not_modified:
+        return Response(content=b"", status_code=304, headers={"ETag": copy.etag})
+    content = copy.cached
+    view = copy.view
     if content is None:
+        assert view is not None
         try:
             content = pdf.render_pdf(copy_html(view), timeout=timeout)
         except pdf.RenderBusy as exc:
@@ -93,9 +103,10 @@ def pdf_response(request: Request, db: Session, view: CopyView, cached: bytes | 
         except pdf.RenderTimeout as exc:
             raise ServiceBusy(detail="The copy took too long to make. Try again, or choose fewer sections.",
                               headers={"Retry-After": "30"}) from exc
-        transact(db, lambda: shares.store_pdf(db, key, view.plan.id, content))
+        rendered = content
+        transact(db, lambda: shares.store_pdf(db, copy.key, copy.plan_id, rendered))
     return Response(content=content, media_type="application/pdf",
-                    headers={"ETag": etag, "Content-Disposition": f'inline; filename="{filename(view)}"'})
+                    headers={"ETag": copy.etag, "Content-Disposition": f'inline; filename="{copy.filename}"'})
 
 
 def _timeout(request: Request) -> float:
@@ -115,13 +126,12 @@ def plan_pdf(
     principal = principal_of(request)
     ticked = shares.parse_sections(sections)
 
-    def read() -> tuple[CopyView, bytes | None]:
-        view = shares.build_copy(db_session, principal, plan_id, audience, ticked, bool(large_print),
-                                 action="plan.pdf.read")
-        return view, shares.cached_pdf(db_session, shares.copy_key(view))
+    def read() -> CopyToServe:
+        prepared = shares.prepare_copy(db_session, principal, plan_id, audience, ticked, bool(large_print),
+                                       action="plan.pdf.read")
+        return CopyToServe(request, db_session, prepared)
 
-    view, cached = transact(db_session, read)
-    return pdf_response(request, db_session, view, cached, _timeout(request))
+    return pdf_response(db_session, transact(db_session, read), _timeout(request))
 
 
 # --- shares ---------------------------------------------------------------------------------------------
@@ -158,12 +168,15 @@ def revoke_share(request: Request, db_session: Session, share_id: str) -> None:
 # --- the link, for whoever holds it (no login) ----------------------------------------------------------------
 
 def _open(request: Request, db_session: Session, token: str, passcode: str | None) -> Response | Template:
-    outcome = transact(db_session, lambda: shares.open_share(db_session, token, passcode))
+    def read() -> CopyToServe | PasscodeNeeded:
+        outcome = shares.open_share(db_session, token, passcode)
+        return outcome if isinstance(outcome, PasscodeNeeded) else CopyToServe(request, db_session, outcome)
+
+    outcome = transact(db_session, read)
     if isinstance(outcome, PasscodeNeeded):
         return Template(template_name="pdf/passcode.html", status_code=401 if outcome.wrong else 200,
                         context={"token": token, "wrong": outcome.wrong, "attempts_left": outcome.attempts_left})
-    cached = transact(db_session, lambda: shares.cached_pdf(db_session, shares.copy_key(outcome)))
-    return pdf_response(request, db_session, outcome, cached, _timeout(request))
+    return pdf_response(db_session, outcome, _timeout(request))
 
 
 @get("/s/{token:str}", sync_to_thread=True, include_in_schema=False)
