@@ -48,7 +48,7 @@ RUNS = 5
 
 def wrk_p99(url: str, cookie: str, seconds: int = 10) -> tuple[float, float]:
     """(p99 latency in ms, requests/s) of a wrk run with 8 connections."""
-    cmd = ["wrk", "-H", f"Cookie: {cookie}", "-t2", "-c8", f"-d{seconds}s", "--latency", url]
+    cmd = ["wrk", "-H", f"Cookie: {cookie}", "-t2", "-c8", f"-d{seconds}s", "--timeout", "60s", "--latency", url]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
     value, unit = float(m.group(1)), m.group(2)

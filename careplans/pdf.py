@@ -16,6 +16,8 @@ preview page from the same view model (`careplans.shares.CopyView`).
 from __future__ import annotations
 
 import concurrent.futures
+import functools
+import io
 import logging
 import multiprocessing
 import os
@@ -51,6 +53,18 @@ def base_url() -> str:
     return FONT_DIR.as_uri() + "/"
 
 
+@functools.lru_cache(maxsize=16)
+def _font_bytes(path: Path) -> bytes:
+    """A bundled WOFF2 font as plain TrueType, decompressed once per process (WeasyPrint
+    would otherwise run Brotli on every font of every render)."""
+    from fontTools.ttLib import woff2
+
+    out = io.BytesIO()
+    with path.open("rb") as f:
+        woff2.decompress(f, out)
+    return out.getvalue()
+
+
 def _fetcher_class():
     from weasyprint import URLFetcher
     from weasyprint.urls import URLFetcherResponse
@@ -70,7 +84,7 @@ def _fetcher_class():
                 self.refused.append(url)
                 raise ValueError("refused: only the project's bundled assets are served to the PDF renderer")
             self.served.append(url)
-            return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": "font/woff2"})
+            return URLFetcherResponse(url, body=_font_bytes(path), headers={"Content-Type": "font/ttf"})
 
     return BundledAssetsOnly
 
