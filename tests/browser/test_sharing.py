@@ -12,6 +12,9 @@ from tests.browser.conftest import check, log_in, no_horizontal_scroll, shoot
 from tests.browser.test_keyboard_and_no_js import FOCUSED, tab_to
 
 pytestmark = pytest.mark.browser
+# Making a PDF on a busy machine (worker processes starting, other suites running) can take
+# far longer than a page: wait for it rather than fail.
+RENDER_MS = 120_000
 
 
 def test_client_shares_and_stops_a_link_with_the_keyboard_on_a_small_screen(new_context, people, fill_plan, browser,
@@ -58,7 +61,7 @@ def test_client_shares_and_stops_a_link_with_the_keyboard_on_a_small_screen(new_
     # The recipient opens it without logging in.
     recipient = browser.new_context()
     try:
-        opened = recipient.request.get(url)
+        opened = recipient.request.get(url, timeout=RENDER_MS)
         assert opened.status == 200 and opened.headers["content-type"].startswith("application/pdf")
         text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(opened.body())).pages)
         assert "Get my own place" in text and "football" not in text
@@ -75,7 +78,7 @@ def test_client_shares_and_stops_a_link_with_the_keyboard_on_a_small_screen(new_
     shoot(page, "share-stopped-320")
     recipient = browser.new_context()
     try:
-        assert recipient.request.get(url).status == 404
+        assert recipient.request.get(url, timeout=RENDER_MS).status == 404
     finally:
         recipient.close()
 
@@ -83,7 +86,7 @@ def test_client_shares_and_stops_a_link_with_the_keyboard_on_a_small_screen(new_
     page.goto("/plans/" + people.plan_id + "/share")
     tab_to(page, "Download my copy (PDF)")
     assert "Download my copy" in page.evaluate(FOCUSED)
-    with page.expect_download() as download:
+    with page.expect_download(timeout=RENDER_MS) as download:
         page.keyboard.press("Enter")
     path = download.value.path()
     with open(path, "rb") as f:
