@@ -18,8 +18,10 @@ from api.controllers import audit as audit_routes
 from api.controllers import clients as client_routes
 from api.controllers import plans as plan_routes
 from api.controllers import session as session_routes
+from api.controllers import shares as share_routes
 from api.errors import EXCEPTION_HANDLERS
 from api.settings import Settings
+from careplans import pdf
 from careplans.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,7 +99,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # are then set up once each. Registered one by one, Litestar re-registers the
         # earlier handlers of a shared path and wraps sync handlers twice.
         route_handlers=[
-            Router(path="/", route_handlers=[*API_ROUTES, *choice_routes.ROUTES, *page_routes.PAGE_ROUTES]),
+            Router(path="/", route_handlers=[*API_ROUTES, *choice_routes.ROUTES, *share_routes.ROUTES,
+                                                    *page_routes.PAGE_ROUTES]),
             *templating.static_routers(),
         ],
         template_config=templating.template_config(),
@@ -113,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="careplans", version="0.1.0", path="/schema"),
+        on_shutdown=[pdf.shutdown],
         debug=False,
     )
     app.state.settings = settings

@@ -19,6 +19,8 @@ from careplans.policy import Principal
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/api/session"), ("GET", "/health"), ("GET", "/health/live"),
     ("GET", "/login"), ("POST", "/login"), ("GET", "/logged-out"),
+    # A share link: the token is the key (careplans.shares.open_share answers 404 for any other).
+    ("GET", "/s/{token:str}"), ("POST", "/s/{token:str}"),
 })
 
 

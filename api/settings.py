@@ -87,6 +87,7 @@ class Settings:
             "port": int(env.get("CAREPLANS_PORT", "8000")),
             "session_idle_minutes": int(env.get("CAREPLANS_SESSION_IDLE_MINUTES", "30")),
             "unavailable_options": unavailable,
+            "pdf_timeout_seconds": int(env.get("CAREPLANS_PDF_TIMEOUT_SECONDS", "30")),
         }
         if hosts:
             kwargs["allowed_hosts"] = hosts

@@ -89,6 +89,12 @@ def load_demo(db: Session, today: dt.date | None = None) -> bool:
     v = r.version
     r, _ = goals.add_check_in(db, client_v, pid, g2.id, v, 6, "Only topped up once this fortnight.")
     v = r.version
+    # Jordan shares his plan: a live link for his GP, and a pharmacy link he stopped.
+    from careplans import shares
+
+    shares.create_share(db, client_v, pid, "gp")
+    stopped = shares.create_share(db, client_v, pid, "pharmacy")
+    shares.revoke_share(db, client_v, stopped.id)
 
     plan2 = commands.create_plan(db, kw2, kerry["id"], today=today)
     v2 = goals.patch_plan(db, client2_v, plan2.id, plan2.version, {

@@ -15,7 +15,7 @@ import uuid
 
 from advanced_alchemy.base import DefaultBase, UUIDAuditBase, UUIDBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 ROLES = ("client", "keyworker", "clinician", "auditor", "admin")
@@ -232,4 +232,50 @@ class PrescribingDecision(UUIDBase):
     acknowledged_warnings: Mapped[list[dict]] = mapped_column(JSON, default=list)
     suggestions: Mapped[list[dict]] = mapped_column(JSON, default=list)
     clinical_context: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+
+
+class Share(UUIDBase):
+    """A link the client made to one copy of their plan (careplans.shares).
+
+    The token is never stored: only its SHA-256. The share names the plan version
+    that was shared, the audience and the sections the client ticked; it expires,
+    can be revoked, and each use is an audit event ("share.open"). An optional
+    passcode (argon2 hash) is told to the recipient separately; wrong attempts are
+    counted and the link stops working after a few."""
+
+    __tablename__ = "shares"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), index=True)
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)
+    plan_version: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    audience: Mapped[str] = mapped_column(String(16))
+    sections: Mapped[list[str]] = mapped_column(JSON, default=list)
+    large_print: Mapped[bool] = mapped_column(Boolean, default=False)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    passcode_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_by_role: Mapped[str] = mapped_column(String(16))
+    # A keyworker makes a share only together with the client: the share records both.
+    with_client: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+
+
+class PdfCopy(DefaultBase):
+    """A rendered PDF, kept so the same copy is served again byte for byte (ETag).
+
+    `key` is the SHA-256 of everything the copy depends on: plan, version, agreement
+    state, audience, sections, large print, the date printed on it and the template
+    revision. A new plan version makes a new key, so an old copy is never served for it."""
+
+    __tablename__ = "pdf_copies"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), index=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)

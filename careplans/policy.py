@@ -69,6 +69,11 @@ ACTIONS: dict[str, frozenset[str]] = {
     "plans.write": frozenset({CLIENT, KEYWORKER}),   # co-produced content: about me, goals, choices, staying safe
     "plans.sign": frozenset({CLIENT, KEYWORKER}),
     "plans.access_log": frozenset({CLIENT, KEYWORKER}),
+    # copies of a plan (PDF, preview) and links the client shares
+    "plans.pdf": frozenset({CLIENT, KEYWORKER, CLINICIAN}),
+    "shares.read": frozenset({CLIENT, KEYWORKER}),
+    "shares.create": frozenset({CLIENT, KEYWORKER}),     # a keyworker only together with the client
+    "shares.revoke": frozenset({CLIENT, KEYWORKER}),
     # prescribing
     "prescribing.queue": frozenset({CLINICIAN}),
     "prescribing.decide": frozenset({CLINICIAN}),
@@ -244,6 +249,45 @@ def visibility(audience: str, sections: frozenset[str] | None = None) -> Visibil
     if audience == "custom":
         return Visibility("custom", frozenset(sections or ()) & _ALL, history=False)
     return vis
+
+
+# --- copies: PDF, preview and share links -----------------------------------------------------------
+
+COPY_AUDIENCES: tuple[str, ...] = ("client", "gp", "pharmacy", "custom")
+SHARE_EXPIRY_DEFAULT_DAYS = 14
+SHARE_EXPIRY_MAX_DAYS = 90
+SHARE_PASSCODE_ATTEMPTS = 5
+
+
+def copy_visibility(audience: str, ticked: frozenset[str] | None = None) -> Visibility:
+    """What a copy of the plan for this audience holds ("client" is the person's own copy).
+
+    The audience's visibility, narrowed to the sections the client ticked: ticking can
+    only take sections away, never add one the audience may not read (a custom copy is
+    exactly the ticked sections). A copy never holds history."""
+    if audience not in COPY_AUDIENCES:
+        raise KeyError(f"unknown copy audience {audience!r}")
+    if audience == "custom":
+        return visibility("custom", ticked)
+    vis = AUDIENCES[audience]
+    sections = vis.sections if ticked is None else vis.sections & frozenset(ticked)
+    return Visibility(vis.audience, sections, free_text=vis.free_text, names=vis.names, identity=vis.identity,
+                      history=False, current_prescribing_only=vis.current_prescribing_only,
+                      naloxone_only=vis.naloxone_only, pseudonymised=vis.pseudonymised)
+
+
+def share_needs_client_present(principal: Principal) -> bool:
+    """A share is the client's choice: anyone but the client makes one only together with
+    the client, and the share records both."""
+    return principal.role != CLIENT
+
+
+def share_scope(principal: Principal) -> ColumnElement[bool]:
+    """Shares the principal may see and revoke: those of plans they may write (the client's
+    own, their keyworker's caseload). Use with a query on `careplans.models.Share`."""
+    from careplans.models import Share
+
+    return Share.plan_id.in_(select(Plan.id).where(plan_scope(principal, "write")))
 
 
 # --- pseudonyms for assurance -------------------------------------------------------------------

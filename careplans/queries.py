@@ -311,6 +311,13 @@ ACTION_WORDS = {
     "choices.read": "looked at the treatment options discussed",
     "prescribing.decide": "made a prescribing decision",
     "prescribing.refused": "tried to decide on an older version (nothing was saved)",
+    "plan.pdf.read": "downloaded a copy (PDF)",
+    "plan.copy.read": "previewed a copy",
+    "share.create": "made a link to share a copy",
+    "share.revoke": "stopped a shared link",
+    "shares.read": "looked at the shared links",
+    "share.open": "opened a copy you shared by link",
+    "share.passcode_refused": "tried a shared link with the wrong passcode",
 }
 
 
@@ -328,7 +335,8 @@ def access_log(db: Session, principal: Principal, plan_id: str | uuid.UUID, limi
     names = dict(db.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()) if ids else {}
     if audited:
         audit.record(db, actor(principal), "access_log.read", plan_id=plan.id, client_id=plan.client_id, detail={})
-    return [{"at": iso(r.at), "who": names.get(uuid.UUID(r.actor_id), "unknown") if r.actor_id else "unknown",
+    return [{"at": iso(r.at), "who": names.get(uuid.UUID(r.actor_id), "unknown") if r.actor_id
+             else ("someone with a shared link" if r.actor_role == "recipient" else "unknown"),
              "role": r.actor_role, "action": r.action,
              "what": ACTION_WORDS.get(r.action, r.action.replace(".", " "))} for r in rows]
 

@@ -45,7 +45,8 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
         "plan_version": "{version}", "option": "methadone", "product": "methadone_oral_solution",
         "dose_mg": 30, "frequency": "daily", "supervision": "supervised_consumption",
         "decision": "approved", "rationale": "Matrix", "client_explanation": "Matrix"},
-    ("POST", "/api/plans/{plan_id:str}/shares"): {"audience": "gp", "expires_at": "2030-01-01T00:00:00+00:00"},
+    ("POST", "/api/plans/{plan_id:str}/shares"): {"audience": "gp", "with_client": True},
+    ("DELETE", "/api/shares/{share_id:str}"): None,
     ("POST", "/api/plans/{plan_id:str}/assessments"): {"questionnaire": "barc10", "answers": []},
 }
 QUERY = {
@@ -82,8 +83,10 @@ def records(world, as_):
         pid = world.plan_ids[side]
         version = kw.plan(pid)["version"]
         goal = kw.post(f"/api/plans/{pid}/goals", {"title": "A goal", "area": "health"}, version=version).json()
+        share = kw.post(f"/api/plans/{pid}/shares", {"audience": "gp", "with_client": True})
+        assert share.status_code == 201, share.text
         ids[side] = {"client_id": world.client_ids[side], "plan_id": pid, "goal_id": goal["id"], "number": "1",
-                     "share_id": "00000000-0000-0000-0000-000000000000"}
+                     "share_id": share.json()["id"]}
     return ids
 
 
