@@ -25,7 +25,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import and_, func, select, update
+import msgspec
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from careplans import audit, policy, questionnaires, vocab
@@ -265,15 +266,17 @@ def change_visibility(db: Session, principal: Principal, plan_id: str | uuid.UUI
         policy.answer_scope(policy.audience_of(principal)))).scalar_one_or_none()
     if answer is None:
         raise NotFound("There is no such answer in this assessment.")
+    number = plan.version
     if answer.visibility != visibility:
         change = ch.Change(section="assessments", kind="changed", field="visibility", item=str(assessment.id))
-        _bump(db, principal, plan, current, based_on, change, "assessment.visibility",
+        number = _bump(db, principal, plan, current, based_on, change, "assessment.visibility",
               {"assessment_id": str(assessment.id), "answer_id": str(answer.id)})
         db.add(AnswerVisibilityChange(answer_id=answer.id, plan_id=plan.id, before=answer.visibility,
                                       after=visibility, changed_by=principal.id, changed_at=utcnow()))
         answer.visibility = visibility
         db.flush()
-    return read_assessment(db, principal, plan.id, assessment.id, audited=False)
+    view = read_assessment(db, principal, plan.id, assessment.id, audited=False)
+    return msgspec.structs.replace(view, plan_version=number)
 
 
 # --- reading ---------------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def read_assessment(request: Request, db_session: Session, plan_id: str, assessm
 
 
 @post("/api/plans/{plan_id:str}/assessments/{assessment_id:str}/answers", guards=[ASSESS_WRITE],
-      sync_to_thread=True, tags=["assessments"],
+      sync_to_thread=True, status_code=200, tags=["assessments"],
       summary="Add or change answers, saving part-way or finishing (If-Match required)")
 def save_answers(request: Request, db_session: Session, plan_id: str, assessment_id: str,
                  data: AnswersSave) -> Response[AssessmentView]:
