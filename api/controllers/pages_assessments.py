@@ -57,9 +57,9 @@ def hub(request: Request, db_session: Session, plan_id: str, saved: str | None =
         context = _plan_context(db_session, viewer, plan_id, audited=False)
         pid = queries.parse_id(plan_id)
         context["finished"] = [plain(a) for a in listing.items if a.status == "complete"]
-        context["carry_on"] = [plain(a) for a in listing.items
-                               if a.status == "in_progress" and a.id in
-                               {x["id"] for x in assessments.in_progress(db_session, viewer, pid)}]
+        mine = {x["id"] for x in assessments.in_progress(db_session, viewer, pid)}
+        context["carry_on"] = [{**plain(a), "resume": _resume_part(a)} for a in listing.items
+                               if a.status == "in_progress" and a.id in mine]
         context["later"] = assessments.left_for_later(db_session, viewer, pid)
         context["charts"] = outcome_charts(assessments.outcome_series(db_session, viewer, pid))
         return context
@@ -67,6 +67,17 @@ def hub(request: Request, db_session: Session, plan_id: str, saved: str | None =
     context = transact(db_session, work)
     return page("assessments/hub.html", questionnaires=[plain(_summary(q)) for q in questionnaires.current()],
                 stages=vocab.TOP_STAGES, saved=SAVED.get(saved or ""), **context)
+
+
+def _resume_part(a) -> int:
+    """Where to carry on: the first part asked that still has a question without an answer."""
+    q = questionnaires.get(a.questionnaire, a.questionnaire_version)
+    answered = {x.question for x in a.answers}
+    values = _values_so_far({x.question: plain(x) for x in a.answers})
+    for i, section in enumerate(q.sections, start=1):
+        if questionnaires.asked(section, values) and any(x.code not in answered for x in section.questions):
+            return i
+    return len(q.sections)
 
 
 def _summary(q: Questionnaire):
