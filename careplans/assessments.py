@@ -220,7 +220,8 @@ def _load_assessment(db: Session, principal: Principal, plan_id: uuid.UUID, asse
 
 
 def save_answers(db: Session, principal: Principal, plan_id: str | uuid.UUID, assessment_id: str | uuid.UUID,
-                 based_on: int, answers: Iterable[AnswerInput] = (), *, finish: bool = False) -> AssessmentView:
+                 based_on: int, answers: Iterable[AnswerInput] = (), *, finish: bool = False,
+                 resume_part: int | None = None) -> AssessmentView:
     """Add or change answers of an assessment (saving part-way, or confirming answers
     carried forward), and optionally finish it. A finished assessment can still have
     answers added or changed by the person, never silently."""
@@ -248,6 +249,8 @@ def save_answers(db: Session, principal: Principal, plan_id: str | uuid.UUID, as
         _finish(db, principal, q, assessment, now)
     assessment.updated_at = now
     assessment.plan_version = number
+    if resume_part is not None:
+        assessment.resume_part = resume_part
     db.flush()
     return read_assessment(db, principal, plan.id, assessment.id, audited=False)
 
@@ -285,7 +288,8 @@ def _assessment_dict(a: Assessment) -> dict[str, Any]:
     return {"id": str(a.id), "plan_id": str(a.plan_id), "stage": a.stage, "status": a.status,
             "taken_on": a.taken_on.isoformat(), "started_at": a.started_at, "updated_at": a.updated_at,
             "recorded_role": a.recorded_role, "plan_version": a.plan_version,
-            "questionnaire": a.questionnaire, "questionnaire_version": a.questionnaire_version}
+            "questionnaire": a.questionnaire, "questionnaire_version": a.questionnaire_version,
+            "resume_part": a.resume_part}
 
 
 def _answer_dict(r: AssessmentAnswer) -> dict[str, Any]:

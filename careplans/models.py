@@ -254,6 +254,8 @@ class Assessment(UUIDBase):
     recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     recorded_role: Mapped[str] = mapped_column(String(16))
     plan_version: Mapped[int] = mapped_column(Integer)  # the plan version its last save made
+    # The part of the questionnaire to carry on from, when saved part-way (pages).
+    resume_part: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class AssessmentAnswer(UUIDBase):

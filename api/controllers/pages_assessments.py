@@ -57,8 +57,8 @@ def hub(request: Request, db_session: Session, plan_id: str, saved: str | None =
         context = _plan_context(db_session, viewer, plan_id, audited=False)
         pid = queries.parse_id(plan_id)
         context["finished"] = [plain(a) for a in listing.items if a.status == "complete"]
-        mine = {x["id"] for x in assessments.in_progress(db_session, viewer, pid)}
-        context["carry_on"] = [{**plain(a), "resume": _resume_part(a)} for a in listing.items
+        mine = {x["id"]: x["resume_part"] for x in assessments.in_progress(db_session, viewer, pid)}
+        context["carry_on"] = [{**plain(a), "resume": mine[a.id] or 1} for a in listing.items
                                if a.status == "in_progress" and a.id in mine]
         context["later"] = assessments.left_for_later(db_session, viewer, pid)
         context["charts"] = outcome_charts(assessments.outcome_series(db_session, viewer, pid))
@@ -67,17 +67,6 @@ def hub(request: Request, db_session: Session, plan_id: str, saved: str | None =
     context = transact(db_session, work)
     return page("assessments/hub.html", questionnaires=[plain(_summary(q)) for q in questionnaires.current()],
                 stages=vocab.TOP_STAGES, saved=SAVED.get(saved or ""), **context)
-
-
-def _resume_part(a) -> int:
-    """Where to carry on: the first part asked that still has a question without an answer."""
-    q = questionnaires.get(a.questionnaire, a.questionnaire_version)
-    answered = {x.question for x in a.answers}
-    values = _values_so_far({x.question: plain(x) for x in a.answers})
-    for i, section in enumerate(q.sections, start=1):
-        if questionnaires.asked(section, values) and any(x.code not in answered for x in section.questions):
-            return i
-    return len(q.sections)
 
 
 def _summary(q: Questionnaire):
@@ -230,9 +219,15 @@ def save_part(request: Request, db_session: Session, plan_id: str, assessment_id
     else:
         answers = _typed(section, data, errors)
     if not errors:
+        # Where to carry on after this part, as far as can be known before saving (a gate
+        # answered in this part is taken into account).
+        values_now = {**_values_so_far(context["mine"]),
+                      **{a.question: (a.value == "yes" if a.value in ("yes", "no") else a.value)
+                         for a in answers if a.value is not None}}
+        resume = _next_part(q, n, values_now) or len(q.sections)
         try:
             view = transact(db_session, lambda: assessments.save_answers(
-                db_session, viewer, plan_id, assessment_id, based_on, answers))
+                db_session, viewer, plan_id, assessment_id, based_on, answers, resume_part=resume))
         except VersionConflict as exc:
             errors.add("based_on", "Someone else saved the plan while you were answering. Your answers are "
                                    "still here: check them and save again.", anchor="questions")

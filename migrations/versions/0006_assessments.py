@@ -36,6 +36,7 @@ def upgrade() -> None:
     sa.Column('recorded_by', advanced_alchemy.types.guid.GUID(length=16), nullable=False),
     sa.Column('recorded_role', sa.String(length=16), nullable=False),
     sa.Column('plan_version', sa.Integer(), nullable=False),
+    sa.Column('resume_part', sa.Integer(), nullable=True),
     sa.Column('sa_orm_sentinel', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_assessments_plan_id_plans')),
     sa.ForeignKeyConstraint(['recorded_by'], ['users.id'], name=op.f('fk_assessments_recorded_by_users')),
