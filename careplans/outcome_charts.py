@@ -75,11 +75,14 @@ def line_chart(title: str, points: list[dict[str, Any]], low: int, high: int, st
     return chart
 
 
-def outcome_charts(series: dict[str, Any]) -> dict[str, list[LineChart]]:
+def outcome_charts(series: dict[str, Any]) -> dict[str, Any]:
     """The charts for `careplans.assessments.outcome_series()`."""
+    used = [s for s in series.get("days_used", []) if any(p["value"] for p in s["points"])]
     return {
         "days_used": [line_chart(f"{s['label']}: days used in the last 4 weeks", s["points"], 0, 28, 7, "days")
-                      for s in series.get("days_used", [])],
+                      for s in used],
+        # Substances answered with 0 days every time: a sentence, not an empty chart.
+        "days_none": [s["label"] for s in series.get("days_used", []) if s not in used],
         "ratings": [line_chart(f"{s['label']}, rated from 0 (poor) to 20 (good)", s["points"], 0, 20, 5, "out of 20")
                     for s in series.get("ratings", [])],
         "barc10": [line_chart("BARC-10 total, from 10 to 60", series["barc10"], 10, 60, 10, "out of 60")]
