@@ -81,8 +81,10 @@ def start(request: Request, db_session: Session, plan_id: str, data: FormData) -
     code = text(data, "questionnaire")
     stage = text(data, "stage") or None
     q = questionnaires.get(code)
-    if q is None:
-        raise NotFound("There is no such questionnaire.")
+    if q is None:  # nothing chosen (or an unknown code): back to the list to choose one, if it is theirs
+        transact(db_session, lambda: queries.load_current(db_session, viewer, queries.parse_id(plan_id),
+                                                          purpose="write"))
+        return see_other(f"/plans/{plan_id}/assessments#start")
     if not q.stages:
         stage = None
     based_on = integer(data, "based_on") or 0

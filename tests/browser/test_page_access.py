@@ -15,14 +15,15 @@ from litestar.testing import TestClient
 from careplans import queries
 from careplans.services import goals
 from api.guards import PUBLIC_ROUTES, action_of
-from careplans import policy
+from careplans import assessments, policy
+from careplans.assessments import AnswerInput
 from tests.conftest import Api
 
 # Pages that anyone may open without logging in.
 PUBLIC = {r for r in PUBLIC_ROUTES if not r[1].startswith(("/api", "/health"))}
 SKIP_PREFIXES = ("/api", "/static", "/assets", "/schema", "/health")
 OWN_PAGE_MODULES = {"api.controllers.pages_session", "api.controllers.pages_plan", "api.controllers.pages_about",
-                    "api.controllers.pages_goals"}
+                    "api.controllers.pages_goals", "api.controllers.pages_assessments"}
 ROLE_USERS = {"client": "client_a", "keyworker": "keyworker_a", "clinician": "clinician_a", "auditor": "auditor",
               "admin": "admin"}
 
@@ -60,8 +61,10 @@ def records(world, db):
         kw = world.viewer(f"keyworker_{side}")
         version = queries.read_plan(db, kw, world.plan_ids[side], audited=False).version
         _, goal = goals.add_goal(db, kw, world.plan_ids[side], version, {"title": f"Goal {side}", "area": "health"})
+        assessment = assessments.start_assessment(db, kw, world.plan_ids[side], version + 1, "feel_safe", [
+            AnswerInput(question="safer_places", value="Near the door", visibility="care_team")], finish=False)
         out[side] = {"plan_id": world.plan_ids[side], "goal_id": goal.id, "client_id": world.client_ids[side],
-                     "number": "1"}
+                     "number": "1", "assessment_id": assessment.id, "n": "1", "question": "safer_places"}
     db.commit()
     return out
 
