@@ -237,7 +237,9 @@ def save_part(request: Request, db_session: Session, plan_id: str, assessment_id
         except InvalidInput as exc:
             for e in exc.errors:
                 code = e["field"].split(".")[-1]
-                errors.add(f"answer-{code}", e["message"])
+                question = q.question(code)
+                name = (question.label or question.text) if question else ""
+                errors.add(f"answer-{code}", f"{name}: {e['message']}" if question and question.label else e["message"])
         else:
             values = _values_so_far({a.question: plain(a) for a in view.answers})
             following = _next_part(q, n, values)
