@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.security.session_auth import SessionAuth
 
 from api import security, templating
+from api.controllers import assessments as assessment_routes
 from api.controllers import choices as choice_routes
 from api.controllers import pages as page_routes
 from api.controllers import audit as audit_routes
@@ -22,6 +23,7 @@ from api.controllers import shares as share_routes
 from api.errors import EXCEPTION_HANDLERS
 from api.settings import Settings
 from careplans import pdf
+from careplans import questionnaires
 from careplans.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +75,8 @@ API_ROUTES = [
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    # A questionnaire file with an error stops start-up, naming the file and the field.
+    questionnaires.load_all()
     engine = make_engine(settings.database_url)
     # Handlers end every transaction themselves (api.deps.transact). Nothing may reopen
     # one afterwards: on SQLite an open transaction holds the write lock that the
@@ -100,7 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # earlier handlers of a shared path and wraps sync handlers twice.
         route_handlers=[
             Router(path="/", route_handlers=[*API_ROUTES, *choice_routes.ROUTES, *share_routes.ROUTES,
-                                                    *page_routes.PAGE_ROUTES]),
+                                             *assessment_routes.ROUTES, *page_routes.PAGE_ROUTES]),
             *templating.static_routers(),
         ],
         template_config=templating.template_config(),

@@ -366,4 +366,24 @@ def sentence(change: Change, author: Author, reader: Reader, *, goal_names: Goal
         if f == "notes":
             return f"{subject} {'cleared' if k == 'removed' else 'changed'} the staying safe notes"
         return f"{subject} updated staying safe"
+    if s == "assessments":
+        return f"{subject} {_assessment(change, reader)}"
     return f"{subject} changed the plan"
+
+
+def _assessment(change: Change, reader: Reader) -> str:
+    """An assessment saved or its visibility changed. Only the person themself reads which
+    questionnaire it was: to anyone else, even that a screen was done could say more than
+    the answers they may see. No answer, question or visibility level is ever named."""
+    if change.field == "visibility":
+        return "changed who can see some assessment answers"
+    after = change.after or {}
+    what = "a questionnaire"
+    if reader.visibility.audience == "client" and after.get("questionnaire"):
+        from careplans import questionnaires
+
+        q = questionnaires.get(str(after["questionnaire"]))
+        what = f"‘{q.title}’" if q else what
+    if change.kind == "added":
+        return f"started {what}" + (" and finished it" if after.get("finished") else "")
+    return f"saved answers to {what}" + (" (finished)" if after.get("finished") else "")

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from careplans.policy import Principal
 from careplans.models import User
-from careplans import commands
+from careplans import assessments, commands
+from careplans.assessments import AnswerInput
 from careplans.services import accounts, clients, goals
 
 DEMO_PASSWORD = "demo-password"
@@ -89,6 +90,7 @@ def load_demo(db: Session, today: dt.date | None = None) -> bool:
     v = r.version
     r, _ = goals.add_check_in(db, client_v, pid, g2.id, v, 6, "Only topped up once this fortnight.")
     v = r.version
+    v = _demo_assessments(db, client_v, kw, pid, v, today)
     # Jordan shares his plan: a live link for his GP, and a pharmacy link he stopped.
     from careplans import shares
 
@@ -109,3 +111,56 @@ def load_demo(db: Session, today: dt.date | None = None) -> bool:
     })
     db.flush()
     return True
+
+
+def _answers(visibility: str | None, **values) -> list[AnswerInput]:
+    out = []
+    for code, value in values.items():
+        if value in ("prefer_not_to_say", "not_now"):
+            out.append(AnswerInput(question=code, status=value, visibility=visibility))
+        else:
+            out.append(AnswerInput(question=code, value=value, visibility=visibility))
+    return out
+
+
+def _demo_assessments(db: Session, client_v: Principal, kw: Principal, pid: str, v: int, today: dt.date) -> int:
+    """Jordan's "what helps me feel safe" (one "not now", one "prefer not to say", one
+    answer kept to himself), TOP at the start and at a review three months later, and
+    BARC-10 twice, so the charts show change."""
+    safe = [
+        *_answers("me_and_keyworker", worker_preference="lived_experience",
+                  worker_preference_words="Someone who won't look shocked.",
+                  distress_signs="I go quiet and stop making eye contact.",
+                  distress_helps="Give me a minute and a glass of water. Don't crowd me.",
+                  hard_closed_doors=True, hard_retelling=True, people_involved="My sister Dee, when I say so."),
+        *_answers("care_team", safer_places="A room with the door open, near the exit."),
+        *_answers("shareable", safer_times="Mornings, before 11."),
+        *_answers("only_me", hard_other="Being in a room with the blinds down."),
+        *_answers(None, hard_touch="prefer_not_to_say", talk_about_past="not_now"),
+    ]
+    v = assessments.start_assessment(db, client_v, pid, v, "feel_safe", safe,
+                                     taken_on=today - dt.timedelta(days=90)).plan_version
+    top = {
+        "start": dict(days_alcohol=8, days_opioids=20, days_crack=6, days_cocaine=0, days_amphetamines=0,
+                      days_cannabis=12, other_substance="not_now", days_other=0, days_injected=14,
+                      shared_needles=False, shared_paraphernalia=True, days_shoplifting=4, days_selling=0,
+                      days_vehicle_theft=0, days_other_theft=0, assault=False, psychological_health=6,
+                      physical_health=8, quality_of_life=5, days_paid_work=0, days_education=0,
+                      acute_housing_problem=True, eviction_risk=False),
+        "review": dict(days_alcohol=6, days_opioids=4, days_crack=1, days_cocaine=0, days_amphetamines=0,
+                       days_cannabis=10, other_substance="not_now", days_other=0, days_injected=3,
+                       shared_needles=False, shared_paraphernalia=False, days_shoplifting=0, days_selling=0,
+                       days_vehicle_theft=0, days_other_theft=0, assault=False, psychological_health=11,
+                       physical_health=12, quality_of_life=12, days_paid_work=0, days_education=4,
+                       acute_housing_problem=True, eviction_risk=False),
+    }
+    for stage, when in (("start", today - dt.timedelta(days=90)), ("review", today)):
+        v = assessments.start_assessment(db, kw, pid, v, "top", _answers("care_team", **top[stage]), stage=stage,
+                                         taken_on=when).plan_version
+    codes = ("important_things", "happy_with_life", "energy", "community", "support_friends", "fulfilling",
+             "living_space", "responsibility", "professionals", "progress")
+    for when, ratings in ((today - dt.timedelta(days=90), "4334233443"), (today, "5443344554")):
+        v = assessments.start_assessment(db, kw, pid, v, "barc10",
+                                         _answers("me_and_keyworker", **dict(zip(codes, ratings))),
+                                         taken_on=when).plan_version
+    return v

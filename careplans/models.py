@@ -279,3 +279,56 @@ class PdfCopy(DefaultBase):
     plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), index=True)
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+class Assessment(UUIDBase):
+    """One go at a questionnaire with the person: its version, the stage (TOP: start,
+    review, exit) and the date it is about. The answers are rows of their own, each
+    with the visibility the person chose, so every read filters them in SQL."""
+
+    __tablename__ = "assessments"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), index=True)
+    questionnaire: Mapped[str] = mapped_column(String(40), index=True)
+    questionnaire_version: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str | None] = mapped_column(String(16), default=None)
+    status: Mapped[str] = mapped_column(String(16), default="in_progress")
+    taken_on: Mapped[dt.date] = mapped_column(Date)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    recorded_role: Mapped[str] = mapped_column(String(16))
+    plan_version: Mapped[int] = mapped_column(Integer)  # the plan version its last save made
+    # The part of the questionnaire to carry on from, when saved part-way (pages).
+    resume_part: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class AssessmentAnswer(UUIDBase):
+    """One answer: a value, or "prefer not to say" / "not now" (never a blank), and who
+    may see it (careplans.policy.answer_scope reads `visibility` inside every query)."""
+
+    __tablename__ = "assessment_answers"
+    __table_args__ = (UniqueConstraint("assessment_id", "question"),)
+
+    assessment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assessments.id"), index=True)
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), index=True)
+    question: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24))
+    value: Mapped[str | None] = mapped_column(Text, default=None)  # JSON of the value when answered
+    visibility: Mapped[str] = mapped_column(String(24), index=True)
+    answered_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    answered_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    answered_role: Mapped[str] = mapped_column(String(16))
+    answered_by_name: Mapped[str] = mapped_column(String(120))
+
+
+class AnswerVisibilityChange(UUIDBase):
+    """The person narrowed or widened who sees one answer: kept, never overwritten."""
+
+    __tablename__ = "answer_visibility_changes"
+
+    answer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assessment_answers.id"), index=True)
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), index=True)
+    before: Mapped[str] = mapped_column(String(24))
+    after: Mapped[str] = mapped_column(String(24))
+    changed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, and_, exists, false, select, true
 
 from careplans.errors import InvalidInput, NotAllowed
-from careplans.models import CaseloadAssignment, Client, Plan
+from careplans.models import AssessmentAnswer, CaseloadAssignment, Client, Plan
 from careplans.plan_document import Author
 
 CLIENT, KEYWORKER, CLINICIAN, AUDITOR, ADMIN = "client", "keyworker", "clinician", "auditor", "admin"
@@ -74,6 +74,11 @@ ACTIONS: dict[str, frozenset[str]] = {
     "shares.read": frozenset({CLIENT, KEYWORKER}),
     "shares.create": frozenset({CLIENT, KEYWORKER}),     # a keyworker only together with the client
     "shares.revoke": frozenset({CLIENT, KEYWORKER}),
+    # assessments: which answers each reader sees is `ANSWER_AUDIENCES`, in the query
+    "questionnaires.read": EVERYONE,                 # the questionnaires themselves (no answers)
+    "assessments.read": frozenset({CLIENT, KEYWORKER, CLINICIAN}),
+    "assessments.write": frozenset({CLIENT, KEYWORKER}),
+    "assessments.visibility": frozenset({CLIENT}),   # only the person decides who sees their answers
     # prescribing
     "prescribing.queue": frozenset({CLINICIAN}),
     "prescribing.decide": frozenset({CLINICIAN}),
@@ -288,6 +293,45 @@ def share_scope(principal: Principal) -> ColumnElement[bool]:
     from careplans.models import Share
 
     return Share.plan_id.in_(select(Plan.id).where(plan_scope(principal, "write")))
+# --- 4. who sees each assessment answer ----------------------------------------------------------
+
+# The person chooses, per answer, one of these levels (most private first). Each
+# audience reads the answers whose level names it; an answer outside is absent from
+# every query (never blanked), on every path: API, pages, history, PDFs and exports.
+ANSWER_LEVELS: tuple[str, ...] = ("only_me", "me_and_keyworker", "care_team", "shareable")
+ANSWER_AUDIENCES: dict[str, frozenset[str]] = {
+    "client": frozenset(ANSWER_LEVELS),
+    "keyworker": frozenset({"me_and_keyworker", "care_team", "shareable"}),
+    "clinician": frozenset({"care_team", "shareable"}),
+    "auditor": frozenset(),            # counts only, never an answer
+    "gp": frozenset({"shareable"}),
+    "pharmacy": frozenset(),           # dose, supervision and pick-up only
+    "custom": frozenset({"shareable"}),
+}
+
+
+def answer_levels(audience: str, *, copy: bool = False) -> frozenset[str]:
+    """The visibility levels an audience reads. `copy=True` is any copy that leaves the
+    service (PDF, share link, export), whoever it is for, the client's own copy included:
+    only answers the person marked `shareable` go into copies."""
+    levels = ANSWER_AUDIENCES.get(audience, frozenset())
+    return levels & {"shareable"} if copy else levels
+
+
+def answer_scope(audience: str | None, *, copy: bool = False) -> ColumnElement[bool]:
+    """SQL predicate on `assessment_answers`: the answers this audience may read.
+    Goes inside the query that reads answers (with `plan_scope` for the plan)."""
+    levels = answer_levels(audience, copy=copy) if audience else frozenset()
+    if not levels:
+        return false()
+    return AssessmentAnswer.visibility.in_(sorted(levels))
+
+
+def default_answer_visibility(principal: Principal) -> str:
+    """The most private level that still includes the person typing: only the client,
+    when the client answers; the client and their keyworker when a keyworker records
+    answers with them."""
+    return "only_me" if principal.role == CLIENT else "me_and_keyworker"
 
 
 # --- pseudonyms for assurance -------------------------------------------------------------------

@@ -31,7 +31,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careplans import audit, policy, queries, views
+from careplans import assessments, audit, policy, queries, views
 from careplans.errors import InvalidInput, NotFound
 from careplans.models import Agreement, AuditEvent, Client, PdfCopy, Plan, PlanVersion, Share, utcnow
 from careplans.passwords import hash_password, verify_password
@@ -122,11 +122,15 @@ def check_audience(audience: str) -> str:
 
 def shareable_answers(db: Session, plan: Plan, version: PlanVersion,
                       vis: policy.Visibility) -> list[ShareableAnswer]:
-    """HOOK (assessments): the assessment answers the client marked `shareable`, as this
-    audience may read them. Only answers with `shareable` true may ever be returned here;
-    the copy templates render whatever this returns under "Assessment answers I chose to
-    share". Until assessments exist there are none."""
-    return []
+    """The assessment answers the client marked `shareable`, as this audience may read
+    them (`careplans.assessments.shareable_answers` filters them in SQL; pharmacy gets
+    none). Only answers saved by this plan version; each as "questionnaire: question"
+    and the answer in words. Rendered under "Assessment answers I chose to share"."""
+    out = []
+    for view in assessments.shareable_answers(db, plan.id, vis.audience, up_to_version=version.number):
+        for answer in view.answers:
+            out.append(ShareableAnswer(question=f"{view.title}: {answer.question_text}", answer=answer.words))
+    return out
 
 
 def _agreement_line(db: Session, plan: Plan, version_number: int) -> str:

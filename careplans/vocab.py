@@ -176,3 +176,42 @@ ABOUT_ME = Vocabulary(
 # the option catalogue (careplans/catalogue/options.toml) and are read through
 # careplans.catalogue.load_supervision_modes()/load_frequencies(); this module does not
 # copy them.
+
+# --- assessments -----------------------------------------------------------------------------
+
+# Who may see one answer, most private first. The person chooses, per answer.
+ANSWER_VISIBILITY = Vocabulary(
+    "answer visibility",
+    Term("only_me", "Only me", "Nobody else can see this answer, not even your keyworker.", "only the person"),
+    Term("me_and_keyworker", "Me and my keyworker", "", "the person and their keyworker"),
+    Term("care_team", "My care team", "Your keyworker and the clinician who prescribes for you.", "the care team"),
+    Term("shareable", "Can go in copies I share",
+         "Your care team, and any copy of your plan you choose to share.", "the care team and shared copies"),
+)
+# An answer that is not a value: a choice the person made, kept as an answer, never a blank.
+ANSWER_STATUSES = Vocabulary(
+    "answer status",
+    Term("answered", "Answered"),
+    Term("prefer_not_to_say", "Prefer not to say", phrase="preferred not to say"),
+    Term("not_now", "Not now", "We can come back to this another time, only if you want to.", "left for later"),
+)
+ANSWER_TYPES = Vocabulary(
+    "answer type",
+    Term("text", "In your own words"),
+    Term("choice", "Choose one"),
+    Term("yes_no", "Yes or no"),
+    Term("number", "A number"),
+    Term("days_28", "Days in the last 4 weeks (0 to 28)"),
+    Term("rating_20", "A rating from 0 to 20"),
+)
+TOP_STAGES = Vocabulary(
+    "outcome stage",
+    Term("start", "Start of treatment"),
+    Term("review", "Review"),
+    Term("exit", "Leaving treatment"),
+)
+ASSESSMENT_STATUSES = Vocabulary(
+    "assessment status",
+    Term("in_progress", "Saved part-way"),
+    Term("complete", "Finished"),
+)

@@ -9,6 +9,7 @@ The pages live in api/controllers/pages_*.py, one module per part of the service
 - pages_prescribing:  the clinician's prescribing queue and review
 - pages_staying_safe: naloxone, needles and syringes, blood-borne viruses, times of higher risk
 - pages_shares:  share my plan (PDF copies, previews, links), the recipient's passcode page is in controllers/shares
+- pages_assessments:  questionnaires one part at a time, who sees each answer, outcomes over time
 
 Forms POST to these HTML routes and redirect (303) on success. Each form carries the plan
 version it started from (`based_on`); when someone else saved first the page shows what
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from api.controllers import (
     pages_about,
+    pages_assessments,
     pages_goals,
     pages_options,
     pages_plan,
@@ -30,4 +32,4 @@ from api.controllers import (
 
 PAGE_ROUTES: list = [*pages_session.ROUTES, *pages_plan.ROUTES, *pages_about.ROUTES, *pages_goals.ROUTES,
                      *pages_options.ROUTES, *pages_prescribing.ROUTES, *pages_staying_safe.ROUTES,
-                     *pages_shares.ROUTES]
+                     *pages_shares.ROUTES, *pages_assessments.ROUTES]

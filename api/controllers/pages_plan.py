@@ -22,14 +22,22 @@ from api.deps import transact
 from api.forms import Errors, FormData, date_parts, integer, iso_to_parts, parse_date, text
 from api.guards import principal_of
 from careplans.errors import InvalidInput, VersionConflict
-from careplans import commands, queries
+from careplans import assessments, commands, policy, queries
+from careplans.outcome_charts import outcome_charts
 from careplans.services import goals
 
 
 @get("/plans/{plan_id:str}", guards=[READERS], sync_to_thread=True, include_in_schema=False)
 def plan_page(request: Request, db_session: Session, plan_id: str, saved: str | None = None) -> Template:
     viewer = principal_of(request)
-    context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id, signatures=True))
+    def work() -> dict[str, Any]:
+        context = load_plan(db_session, viewer, plan_id, signatures=True)
+        # Outcomes over time beside the goal check-ins, from the answers this reader may see.
+        context["outcome_charts"] = (outcome_charts(assessments.outcome_series(
+            db_session, viewer, queries.parse_id(plan_id))) if policy.may(viewer, "assessments.read") else None)
+        return context
+
+    context = transact(db_session, work)
     context.update(agreement_context(context["plan"], viewer, context["signatures"]))
     return page("plan/view.html", saved=saved_message(saved), **context)
 

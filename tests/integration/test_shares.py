@@ -465,3 +465,19 @@ def test_page_images_of_each_audience(filled):
             image.save(out / f"{name}-page-{number + 1}.png")
             assert len(set(image.convert("L").resize((60, 85)).getdata())) > 5, f"{name} page {number + 1} is blank"
         document.close()
+
+
+def test_only_answers_marked_shareable_reach_a_copy(filled):
+    """Assessments: a `shareable` answer is printed on the GP copy and the client's own copy,
+    a care-team or only-me answer never is, and the pharmacy copy holds no answers."""
+    client, pid = filled["client"], filled["pid"]
+    version = client.plan(pid)["version"]
+    r = client.post(f"/api/plans/{pid}/assessments", {"questionnaire": "feel_safe", "answers": [
+        {"question": "safer_times", "value": "SHAREABLE-mornings before eleven", "visibility": "shareable"},
+        {"question": "safer_places", "value": "CARETEAM-room near the door", "visibility": "care_team"},
+        {"question": "hard_other", "value": "ONLYME-blinds down", "visibility": "only_me"}]}, version=version)
+    assert r.status_code == 201, r.text
+    for query, shows in (("audience=gp", True), ("audience=client", True), ("audience=pharmacy", False)):
+        text = flat(pdf_text(get_pdf(client, pid, query).content))
+        assert (flat("SHAREABLE-mornings before eleven") in text) is shows, query
+        assert flat("CARETEAM-room") not in text and flat("ONLYME-blinds") not in text, query
