@@ -17,6 +17,7 @@ from api.controllers import pages as page_routes
 from api.controllers import audit as audit_routes
 from api.controllers import clients as client_routes
 from api.controllers import plans as plan_routes
+from api.controllers import reports as report_routes
 from api.controllers import session as session_routes
 from api.errors import EXCEPTION_HANDLERS
 from api.settings import Settings
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # are then set up once each. Registered one by one, Litestar re-registers the
         # earlier handlers of a shared path and wraps sync handlers twice.
         route_handlers=[
-            Router(path="/", route_handlers=[*API_ROUTES, *choice_routes.ROUTES, *page_routes.PAGE_ROUTES]),
+            Router(path="/", route_handlers=[*API_ROUTES, *choice_routes.ROUTES, *report_routes.ROUTES, *page_routes.PAGE_ROUTES]),
             *templating.static_routers(),
         ],
         template_config=templating.template_config(),
