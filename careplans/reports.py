@@ -17,7 +17,8 @@ What each checklist item means (NICE QS23, see docs/reporting.md):
 - `medication_options`: the medication options discussed, each listed; met when at
   least one was discussed and information was given on each.
 - `preference_in_own_words`: the client's preference recorded in their words (yes/no).
-- `outcome_with_reason`: every option discussed has a decided outcome with a reason.
+- `outcome_with_reason`: every option discussed has an outcome (chosen, or declined, not
+  suitable or not available with a reason); not applicable when nothing was discussed.
 - `naloxone` offered or supplied; `bbv_testing` (statement 4): hepatitis B, C and HIV
   tests and hepatitis B vaccination each offered (or done, or declined);
   `needle_syringe_access` (statement 1): discussed; not applicable when not needed.
@@ -235,7 +236,9 @@ def _choice_aggregates(db: Session, plan_ids_subquery) -> tuple[dict, dict]:
         if fmt:
             slot["how"].add(fmt)
     as_int = lambda cond: func.max(case((cond, 1), else_=0))  # noqa: E731 - any entry, as 0/1
-    decided_with_reason = and_(ChoiceEntry.outcome.in_(DECIDED), ChoiceEntry.has_reason.is_(True))
+    # "chosen" is its own reason (the person chose it); the other outcomes need one.
+    decided_with_reason = (ChoiceEntry.outcome == "chosen") | and_(ChoiceEntry.outcome.in_(DECIDED),
+                                                                   ChoiceEntry.has_reason.is_(True))
     by_option: dict[Any, list[dict[str, Any]]] = {}
     for r in db.execute(
         select(ChoiceEntry.plan_id, ChoiceEntry.option, ChoiceEntry.option_kind,
