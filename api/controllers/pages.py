@@ -8,6 +8,8 @@ The pages live in api/controllers/pages_*.py, one module per part of the service
 - pages_options:      talking about treatment options (the choice ledger)
 - pages_prescribing:  the clinician's prescribing queue and review
 - pages_staying_safe: naloxone, needles and syringes, blood-borne viruses, times of higher risk
+- pages_reports:      the auditor's reports (checklists, service figures, sample, "was I heard?", audit log)
+                      and the client's "was I heard?" questions
 
 Forms POST to these HTML routes and redirect (303) on success. Each form carries the plan
 version it started from (`based_on`); when someone else saved first the page shows what
@@ -21,10 +23,12 @@ from api.controllers import (
     pages_goals,
     pages_options,
     pages_plan,
+    pages_reports,
     pages_prescribing,
     pages_session,
     pages_staying_safe,
 )
 
 PAGE_ROUTES: list = [*pages_session.ROUTES, *pages_plan.ROUTES, *pages_about.ROUTES, *pages_goals.ROUTES,
-                     *pages_options.ROUTES, *pages_prescribing.ROUTES, *pages_staying_safe.ROUTES]
+                     *pages_options.ROUTES, *pages_prescribing.ROUTES, *pages_staying_safe.ROUTES,
+                     *pages_reports.ROUTES]
