@@ -31,6 +31,11 @@ from careplans.services import feedback
 PAGE_SIZE = 50
 
 
+def _add(errors: Errors, exc: InvalidInput) -> None:
+    for e in exc.errors:
+        errors.add(e["field"], e["message"])
+
+
 def _secret(request: Request) -> str:
     return request.app.state.settings.secret_key
 
@@ -43,7 +48,7 @@ def _filter_form(request: Request) -> tuple[dict[str, str], reports.ReportFilter
     try:
         flt = reports.make_filter(typed["from"], typed["to"], typed["keyworker"], typed["option"])
     except InvalidInput as exc:
-        errors.add(exc.field, exc.detail)
+        _add(errors, exc)
         return typed, None, errors
     return typed, flt, errors
 
@@ -143,7 +148,7 @@ def audit_sample(request: Request, db_session: Session) -> Template:
             try:
                 result = transact(db_session, lambda: reports.sample(db_session, viewer, _secret(request), n, seed))
             except InvalidInput as exc:
-                errors.add(exc.field, exc.detail)
+                _add(errors, exc)
     return page("audit/sample.html", status_code=422 if errors else 200, nav_current="audit", typed=typed,
                 errors=errors, result=result, max_sample=reports.MAX_SAMPLE)
 
@@ -203,7 +208,7 @@ def heard_submit(request: Request, db_session: Session, plan_id: str, data: Form
         transact(db_session, lambda: feedback.give(db_session, viewer, plan_id,
                                                    {**typed, "pass_on": typed["pass_on"] == "yes"}, skip=skip))
     except InvalidInput as exc:
-        errors.add(exc.field, exc.detail)
+        _add(errors, exc)
     except DomainError as exc:
         if getattr(exc, "status_hint", 0) != 409:
             raise
