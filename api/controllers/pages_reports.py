@@ -94,10 +94,15 @@ def audit_plans(request: Request, db_session: Session, page_number: int = 1) -> 
                 errors=errors, page_number=page_number, page_size=PAGE_SIZE, query=_query(typed), **context)
 
 
-@get("/audit/plans/{plan_ref:str}", guards=[AUDIT_REPORTS], sync_to_thread=True, include_in_schema=False)
-def audit_plan(request: Request, db_session: Session, plan_ref: str) -> Template:
+@get("/audit/checklist", guards=[AUDIT_REPORTS], sync_to_thread=True, include_in_schema=False)
+def audit_plan(request: Request, db_session: Session, plan: str = "") -> Template | Redirect:
+    """One plan's checklist, by its reference (?plan=P-…: an auditor reaches every plan by
+    reference, so it is a query, not a record path scoped to a caseload)."""
     viewer = principal_of(request)
-    plan = transact(db_session, lambda: reports.plan_checklist(db_session, viewer, _secret(request), plan_ref[:20]))
+    ref = plan.strip()[:20]
+    if not ref:
+        return Redirect(path="/audit/plans", status_code=302)
+    plan = transact(db_session, lambda: reports.plan_checklist(db_session, viewer, _secret(request), ref))
     return page("audit/plan.html", nav_current="audit", plan=plan, STATUS_WORDS=reports.STATUS_WORDS)
 
 

@@ -66,7 +66,7 @@ def test_auditor_answers_was_choice_offered_with_the_keyboard(new_context, peopl
     assert "1 plan" in page.inner_text("#plan-count")
     tab_to(page, assurance["plan_ref"])
     page.keyboard.press("Enter")
-    page.wait_for_url(f"**/audit/plans/{assurance['plan_ref']}")
+    page.wait_for_url(f"**/audit/checklist?plan={assurance['plan_ref']}")
     check(page, "audit-plan-checklist", screenshot=True)
     assert no_horizontal_scroll(page)[0] <= 375
     checklist = page.inner_text("#checklist")

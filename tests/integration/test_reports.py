@@ -301,7 +301,7 @@ def test_no_name_birth_date_or_words_reach_any_auditor_output(app, db, data):
     urls = [f"/api/audit/choice-report?keyworker={data.kw_ref}", f"/api/audit/choice-report?plan={ref}",
             f"/api/audit/choice-report?format=csv&keyworker={data.kw_ref}", "/api/audit/choice-report",
             "/api/audit/sample?n=50&seed=7", "/api/audit/feedback", "/api/audit/events?limit=1000",
-            "/audit", "/audit/plans", f"/audit/plans?keyworker={data.kw_ref}", f"/audit/plans/{ref}",
+            "/audit", "/audit/plans", f"/audit/plans?keyworker={data.kw_ref}", f"/audit/checklist?plan={ref}",
             "/audit/service", f"/audit/service?keyworker={data.kw_ref}&option=methadone", "/audit/sample?n=20&seed=3",
             "/audit/feedback", "/audit/log", "/audit/verify"]
     for url in urls:
