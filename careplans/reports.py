@@ -342,16 +342,22 @@ def _checklist(row: Any, cats: dict[str, dict[str, Any]], options: list[dict[str
 
 
 def _checklists(db: Session, conds: list[Any], today: dt.date, secret: str, limit: int | None,
-                offset: int) -> list[dict[str, Any]]:
-    stmt = _plan_rows_stmt(conds)
+                offset: int, after: uuid.UUID | None = None,
+                last: list[uuid.UUID] | None = None) -> list[dict[str, Any]]:
+    """Checklists of one page of plans (by id: `offset`, or keyset `after` an id). The page's
+    ids are chosen first, so the document fields are read for those plans only."""
     ids = select(Plan.id).where(*conds).order_by(Plan.id)
+    if after is not None:
+        ids = ids.where(Plan.id > after)
     if limit is not None:
-        stmt = stmt.limit(limit).offset(offset)
         ids = ids.limit(limit).offset(offset)
-    rows = db.execute(stmt).all()
+    page_ids = select(ids.subquery().c.id)
+    rows = db.execute(_plan_rows_stmt([Plan.id.in_(page_ids)])).all()
     if not rows:
         return []
-    by_category, by_option = _choice_aggregates(db, select(ids.subquery().c.id))
+    if last is not None:
+        last.append(max(r.id for r in rows))
+    by_category, by_option = _choice_aggregates(db, page_ids)
     return [_checklist(r, by_category.get(r.id, {}), by_option.get(r.id, []), today, secret) for r in rows]
 
 
@@ -551,9 +557,11 @@ def choice_report_csv(db: Session, principal: Principal, secret: str, flt: Repor
         header += [code, f"{code}_on"]
     header.append("options_discussed")
     writer.writerow(header)
-    offset = count = 0
-    while True:
-        rows = _checklists(db, conds, today, secret, batch, offset)
+    count = 0
+    after: uuid.UUID | None = None
+    while True:  # keyset paging: each batch starts after the last id, never skipping rows
+        last: list[uuid.UUID] = []
+        rows = _checklists(db, conds, today, secret, batch, 0, after, last)
         for plan in rows:
             line = [plan["plan"], plan["keyworker"] or "", plan["start_date"] or "", plan["version"],
                     "yes" if plan["agreed_by_both"] else "no"]
@@ -562,7 +570,8 @@ def choice_report_csv(db: Session, principal: Principal, secret: str, flt: Repor
             line.append(" ".join(o["option"] for o in plan["options"]))
             writer.writerow(line)
         count += len(rows)
-        offset += batch
+        if rows:
+            after = last[0]
         if len(rows) < batch:
             break
     audit.record(db, actor(principal), "report.choice.csv", detail={**flt.audit_detail(), "count": count})

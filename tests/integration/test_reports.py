@@ -342,3 +342,12 @@ def test_reports_refuse_everyone_but_auditors(db, data):
     with pytest.raises(NotAllowed):
         reports.sample(db, data.doc, TEST_SECRET, 1, 1)
     db.rollback()
+
+
+def test_csv_pages_through_every_plan_once(db, data):
+    flt = reports.make_filter(keyworker=data.kw_ref)
+    whole = list(csv.reader(io.StringIO(reports.choice_report_csv(db, data.auditor, TEST_SECRET, flt, today=TODAY))))
+    paged = list(csv.reader(io.StringIO(reports.choice_report_csv(db, data.auditor, TEST_SECRET, flt, today=TODAY,
+                                                                  batch=2))))
+    assert paged == whole and len(paged) == 6 and len({r[0] for r in paged[1:]}) == 5
+    db.rollback()
