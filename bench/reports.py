@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--url", default=None)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     tmp = None
     if args.url and not is_sqlite(args.url):
@@ -80,7 +81,7 @@ def main() -> None:
             t = time.perf_counter()
             made += generate(db, size - made, seed=size)
             print(f"generated {size:,} plans ({time.perf_counter() - t:.0f} s for this step)", flush=True)
-            rows.append((size, *_time(db, auditor)))
+            rows.append((size, *_time(db, auditor, args.repeats)))
     engine.dispose()
     (small, sj, sc), (large, lj, lc) = rows
     print(f"{'figure':<44} {'small':>8} {'large':>8} {'ratio':>6}  goal")
