@@ -18,6 +18,7 @@ from api.controllers import pages as page_routes
 from api.controllers import audit as audit_routes
 from api.controllers import clients as client_routes
 from api.controllers import plans as plan_routes
+from api.controllers import reports as report_routes
 from api.controllers import session as session_routes
 from api.controllers import shares as share_routes
 from api.errors import EXCEPTION_HANDLERS
@@ -104,7 +105,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # earlier handlers of a shared path and wraps sync handlers twice.
         route_handlers=[
             Router(path="/", route_handlers=[*API_ROUTES, *choice_routes.ROUTES, *share_routes.ROUTES,
-                                             *assessment_routes.ROUTES, *page_routes.PAGE_ROUTES]),
+                                             *assessment_routes.ROUTES, *report_routes.ROUTES,
+                                             *page_routes.PAGE_ROUTES]),
             *templating.static_routers(),
         ],
         template_config=templating.template_config(),

@@ -56,7 +56,10 @@ def db_downgrade(revision: str) -> None:
 
 
 @main.command()
-def demo() -> None:
+@click.option("--plans", "plans", type=click.IntRange(0, 10_000_000), default=0,
+              help="Also generate this many realistic varied plans in bulk (for reports at scale).")
+@click.option("--seed", type=int, default=1, help="Seed for the generated plans (same seed, same plans).")
+def demo(plans: int, seed: int) -> None:
     """Load the demo accounts and plans (once; never in production)."""
     from careplans.demo import DEMO_PASSWORD, demo_logins, load_demo
 
@@ -66,6 +69,11 @@ def demo() -> None:
     with _session(settings) as session:
         created = load_demo(session)
         session.commit()
+        if plans:
+            from careplans.demo_bulk import generate
+
+            with click.progressbar(length=plans, label=f"generating {plans:,} plans") as bar:
+                generate(session, plans, seed=seed, progress=bar.update)
     click.echo("demo data loaded" if created else "demo data already present")
     click.echo(f"demo logins (password: {DEMO_PASSWORD}):")
     for username, role in demo_logins():

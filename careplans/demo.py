@@ -110,6 +110,7 @@ def load_demo(db: Session, today: dt.date | None = None) -> bool:
         "status": "active",
     })
     db.flush()
+    load_report_demo(db, users, today)
     return True
 
 
@@ -164,3 +165,97 @@ def _demo_assessments(db: Session, client_v: Principal, kw: Principal, pid: str,
                                          _answers("me_and_keyworker", **dict(zip(codes, ratings))),
                                          taken_on=when).plan_version
     return v
+# --- plans for the assurance reports ------------------------------------------------------------
+
+_REPORT_NAMES = ("Alex", "Bea", "Cal", "Dee", "Eli", "Fran", "Gus", "Hana", "Ivo", "Jas", "Kit", "Lou", "Mo",
+                 "Nia", "Oz", "Pat", "Quinn", "Rae", "Sol", "Tam", "Uma", "Vic", "Wren", "Xan", "Yas", "Zed",
+                 "Ash", "Bo")
+_REPORT_MIXES = (
+    # (option, information given, preference, outcome, reason) per conversation
+    (("harm_reduction", True, None, "chosen", None), ("methadone", True, "preferred", "chosen", None),
+     ("buprenorphine", True, "open", "declined", "Tried it before and felt sick"),
+     ("detox", True, "not_preferred", "declined", "Not now, maybe next year"),
+     ("abstinence_support", True, None, "undecided", None)),
+    (("buprenorphine", True, "preferred", None, None), ("methadone", True, "open", None, None),
+     ("harm_reduction", True, None, "chosen", None)),
+    (("hat", True, "preferred", "not_available", "Not provided by this service"),
+     ("methadone", True, "open", "chosen", None), ("harm_reduction", True, None, "chosen", None),
+     ("detox", True, None, "declined", "Wants to stabilise first")),
+    (("buvidal", True, "preferred", None, None), ("buprenorphine", True, "open", None, None)),
+    (("detox", True, "preferred", "chosen", None), ("abstinence_support", True, "preferred", "chosen", None),
+     ("residential_rehab", True, "open", "not_suitable", "Needs a detox first"),
+     ("naltrexone", True, "open", "undecided", None), ("harm_reduction", True, None, "chosen", None)),
+    (),  # a plan with no treatment options discussed yet
+    (("residential_rehab", False, None, "declined", "Caring for children at home"),),
+    (("methadone", True, "preferred", None, None),),
+)
+
+
+def load_report_demo(db: Session, users: dict, today: dt.date, count: int = 28) -> None:
+    """A few dozen varied plans so the auditor's reports show real figures from the start:
+    options discussed in different mixes (some plans with none), an unmet wish for
+    heroin-assisted treatment, preferences waiting for a prescribing decision, reviews
+    overdue, plans signed or not, and "was I heard?" answers from enough people to show.
+    Names are invented; every write goes through the ordinary services (so it is audited)."""
+    import random
+    import uuid
+
+    from careplans.services import choices, feedback, prescribing
+
+    from careplans.passwords import hash_password
+
+    rng = random.Random(20260401)
+    shared_hash = hash_password(DEMO_PASSWORD)  # argon2 is slow on purpose: hash the demo password once
+    staff = [users["demo-keyworker"], users["demo-keyworker2"]]
+    clinician = users["demo-clinician"]
+    doc = Principal(id=clinician.id, role=clinician.role, name=clinician.display_name)
+    for i in range(count):
+        kw_user = staff[i % 2]
+        kw = Principal(id=kw_user.id, role=kw_user.role, name=kw_user.display_name)
+        name = _REPORT_NAMES[i % len(_REPORT_NAMES)]
+        user = accounts.create_user(db, f"demo-person-{i + 1:02d}", DEMO_PASSWORD, "client", name,
+                                    check_strength=False, password_hash=shared_hash)
+        person = Principal(id=user.id, role=user.role, name=user.display_name)
+        c = clients.create_client(db, kw, preferred_name=name, date_of_birth=dt.date(1970 + i, 1 + i % 12, 1 + i),
+                                  user_id=user.id)
+        clients.assign_staff(db, uuid.UUID(c["id"]), clinician.id, "prescriber")
+        started = today - dt.timedelta(days=rng.randint(5, 170))
+        plan = commands.create_plan(db, kw, c["id"], today=started)
+        pid, v = plan.id, plan.version
+        mix = _REPORT_MIXES[i % len(_REPORT_MIXES)]
+        for option, info, preference, outcome, reason in mix:
+            days = rng.randint(0, max(0, (today - started).days))
+            fields = {"option": option, "information_given": info,
+                      "discussed_on": (started + dt.timedelta(days=days)).isoformat(),
+                      "information_format": rng.choice(("conversation", "leaflet", "easy_read", "peer")),
+                      "preference": preference, "outcome": outcome, "reason": reason}
+            if preference == "preferred" and i % 3 == 0:
+                fields["client_view"] = "I know what works for me."
+            v = choices.add_choice(db, kw, pid, v, fields)[0].version
+        safe: dict = {}
+        if i % 4 != 3:
+            safe["naloxone"] = {"offered": True, "offered_on": started.isoformat(), "supplied": i % 2 == 0,
+                                "supplied_on": started.isoformat() if i % 2 == 0 else None}
+        if i % 3 != 2:
+            safe["bbv"] = {"hepatitis_b_test": "offered", "hepatitis_c_test": "done", "hiv_test": "offered",
+                           "hepatitis_b_vaccination": "declined" if i % 2 else "offered"}
+        safe["needle_syringe_access"] = ("has_access", "needs_access", "not_needed", "not_discussed")[i % 4]
+        review = today + dt.timedelta(days=rng.randint(-30, 90)) if i % 7 != 6 else None
+        v = goals.patch_plan(db, kw, pid, v, None, safe, review.isoformat() if review else None).version
+        wants_medicine = [m for m in mix if m[2] == "preferred" and m[0] in ("methadone", "buprenorphine")]
+        if wants_medicine and i % 2 == 0:
+            prescribing.decide(db, doc, pid, {
+                "plan_version": v, "option": "methadone", "product": "methadone_oral_solution", "dose_mg": 30,
+                "frequency": "daily", "supervision": "supervised_consumption", "decision": "approved",
+                "rationale": "Starting dose, reviewed weekly.", "client_explanation": "30 mg a day to start.",
+                "acknowledged_warnings": [], "clinical_context": {}})
+        if i % 5 != 4:
+            commands.sign_agreement(db, person, pid, v, None)
+            if i % 3 != 1:
+                commands.sign_agreement(db, kw, pid, v, None)
+            if i % 4 == 3:
+                feedback.give(db, person, pid, {}, skip=True)
+            else:
+                feedback.give(db, person, pid, {"listened": 3 + i % 3, "options_explained": 2 + i % 4,
+                                                "plan_is_mine": None if i % 6 == 0 else 4 + i % 2})
+    db.flush()

@@ -332,3 +332,25 @@ class AnswerVisibilityChange(UUIDBase):
     after: Mapped[str] = mapped_column(String(24))
     changed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+class FeedbackResponse(UUIDBase):
+    """"Was I heard?": the client's answers after a plan was agreed or reviewed.
+
+    Three optional 1-5 answers (None: not answered), an optional comment in the client's
+    own words, and whether they chose to pass the comment on to the service anonymously.
+    A skipped invitation is a row with `skipped` set and no answers, so it is not asked
+    again for that version. Auditors read only totals per quarter and question
+    (`careplans.reports`); the comment stays with the client and their keyworker."""
+
+    __tablename__ = "feedback_responses"
+    __table_args__ = (UniqueConstraint("plan_id", "plan_version"),)
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), index=True)
+    plan_version: Mapped[int] = mapped_column(Integer)
+    asked_after: Mapped[str] = mapped_column(String(16))  # "agreed" or "reviewed"
+    listened: Mapped[int | None] = mapped_column(Integer, default=None)
+    options_explained: Mapped[int | None] = mapped_column(Integer, default=None)
+    plan_is_mine: Mapped[int | None] = mapped_column(Integer, default=None)
+    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    pass_on: Mapped[bool] = mapped_column(Boolean, default=False)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, index=True)

@@ -86,6 +86,10 @@ ACTIONS: dict[str, frozenset[str]] = {
     "audit.events": frozenset({AUDITOR}),
     "audit.prescribing": frozenset({AUDITOR}),
     "audit.verify": frozenset({AUDITOR, ADMIN}),
+    "audit.reports": frozenset({AUDITOR}),            # choice report, service figures, sample, "was I heard?" totals
+    # the person's own voice on the service ("was I heard?")
+    "feedback.give": frozenset({CLIENT}),             # their own plan only (plan_scope)
+    "feedback.read": frozenset({CLIENT, KEYWORKER}),  # answers and comments about one plan (plan_scope)
 }
 
 
@@ -160,6 +164,25 @@ def audit_event_scope(principal: Principal) -> ColumnElement[bool]:
     if principal.role == AUDITOR:
         return true()
     return false()
+
+
+def report_plan_scope(principal: Principal) -> ColumnElement[bool]:
+    """Plans counted in the assurance reports: every plan, for auditors (who read them
+    only as pseudonymised facts selected by `careplans.reports`); nobody else."""
+    if principal.role == AUDITOR:
+        return true()
+    return false()
+
+
+# "Was I heard?": what an auditor may see of the answers. Aggregates only, and only where
+# at least this many people answered a question in the period (small numbers suppressed,
+# so nobody can be picked out). Comments never reach auditors.
+FEEDBACK_MIN_ANSWERS = 5
+
+
+def sees_feedback_comments(principal: Principal) -> bool:
+    """Comments on "was I heard?" stay with the person and their keyworker."""
+    return principal.role in (CLIENT, KEYWORKER)
 
 
 def sees_clinical_identity(principal: Principal) -> bool:

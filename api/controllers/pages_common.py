@@ -30,6 +30,8 @@ SAVED_MESSAGES = {
     "review-date": "The next review date is saved.",
     "nothing": "Nothing had changed, so no new version was made.",
     "plan-started": "The plan is started. Write it together, then both sign it.",
+    "feedback": "Thank you. Your answers are saved.",
+    "feedback-skipped": "That’s fine. We won’t ask again until your plan changes.",
 }
 
 # After a save on the treatment options, prescribing and staying safe pages (?saved=<key>);

@@ -23,10 +23,10 @@ from api.guards import CASELOAD, MY_PLAN, PLAN_CREATE, principal_of
 from api.security import start_session
 from careplans import commands, policy
 from careplans.errors import LoginFailed, LoginLocked
-from careplans.services import accounts, clients
+from careplans.services import accounts, clients, feedback
 
 # Each person's start page: the first whose action the policy gives them.
-START_PAGES = (("my_plan.read", "/my-plan"), ("caseload.read", "/caseload"))
+START_PAGES = (("my_plan.read", "/my-plan"), ("caseload.read", "/caseload"), ("audit.reports", "/audit"))
 
 
 def safe_next(value: str) -> str:
@@ -129,7 +129,9 @@ def my_plan(request: Request, db_session: Session, saved: str | None = None) -> 
         mine = clients.list_clients(db_session, viewer, limit=1)["items"]
         if not mine or not mine[0].get("plan_id"):
             return {"plan": None, "client": mine[0] if mine else None}
-        return load_plan(db_session, viewer, mine[0]["plan_id"], signatures=True)
+        context = load_plan(db_session, viewer, mine[0]["plan_id"], signatures=True)
+        context["heard_invite"] = feedback.invitation(db_session, viewer, mine[0]["plan_id"])
+        return context
 
     context = transact(db_session, work)
     if context.get("plan"):

@@ -19,14 +19,17 @@ LOCK_MINUTES = 15
 
 
 def create_user(db: Session, username: str, password: str, role: str, display_name: str,
-                home_office_licence: str | None = None, *, check_strength: bool = True) -> User:
+                home_office_licence: str | None = None, *, check_strength: bool = True,
+                password_hash: str | None = None) -> User:
+    """A new account. `password_hash`: an argon2 hash of `password` already made (demo data
+    that gives many accounts one password hashes it once)."""
     if role not in ROLES:
         raise InvalidInput("role", f"Role must be one of: {', '.join(ROLES)}.")
     if check_strength and len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput("password", f"Use at least {MIN_PASSWORD_LENGTH} characters.")
     if db.execute(select(User.id).where(User.username == username)).first():
         raise AlreadyExists("That username is taken.")
-    user = User(username=username, password_hash=hash_password(password), role=role, display_name=display_name,
+    user = User(username=username, password_hash=password_hash or hash_password(password), role=role, display_name=display_name,
                 home_office_licence=home_office_licence)
     db.add(user)
     db.flush()

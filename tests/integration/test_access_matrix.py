@@ -53,6 +53,7 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/plans/{plan_id:str}/assessments/{assessment_id:str}/answers"): {"answers": []},
     ("PATCH", "/api/plans/{plan_id:str}/assessments/{assessment_id:str}/answers/{question:str}"): {
         "visibility": "care_team"},
+    ("POST", "/api/plans/{plan_id:str}/feedback"): {"listened": 4},
 }
 QUERY = {
     "/api/plans/{plan_id:str}/diff": "?from=1&to=1",
