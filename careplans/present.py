@@ -29,6 +29,18 @@ class View(msgspec.Struct, kw_only=True):
     pass
 
 
+class AgreementWords(View):
+    """The agreement state in words for one reader ("Agreed by Alex on 3 March 2026;
+    Sam Okafor has not signed yet."), shared by pages, the API and printed copies."""
+
+    headline: str          # short, for a tag: "Not agreed yet", "Waiting for you to sign", ...
+    sentence: str          # the whole state in one sentence
+    tone: str              # "agreed", "waiting", "changed" or "not_agreed" (the tag's colour)
+    reader_may_sign: bool  # the reader is a party who has not signed this version
+    compare_from: int | None = None  # "see what changed": from this version ...
+    compare_to: int | None = None    # ... to the current one
+
+
 class AgreementView(View):
     state: str
     version: int | None
@@ -37,6 +49,9 @@ class AgreementView(View):
     current_fingerprint: str
     client_signed_version: int | None
     keyworker_signed_version: int | None
+    current_label: str = ""  # "v7 · 3f9a 21c0": the version and a short fingerprint, to read out and compare
+    agreed_label: str | None = None
+    words: AgreementWords | None = None
 
 
 class Finding(View):
@@ -93,9 +108,10 @@ class PlanView(View):
     prescribing: list[DecisionView]
     staying_safe: StayingSafe | None
     next_review_date: str | None
+    label: str = ""  # this version and its short fingerprint: "v7 · 3f9a 21c0"
 
 
-class PlanVersionView(PlanView):
+class PlanVersionView(PlanView, kw_only=True):
     author: str | None
     role: str
     at: str
@@ -115,6 +131,7 @@ class VersionEntry(View):
     summary: str
     changes: list[str]
     fingerprint: str
+    label: str = ""  # "v7 · 3f9a 21c0"
 
 
 class DiffChange(View):
@@ -156,6 +173,11 @@ class Snapshot:
     author_name: str | None = None
     author_role: str | None = None
     changes: list[ch.Change] = field(default_factory=list)
+    # Every signature on the plan, oldest first ({"version", "role", "by", "by_id", "at"}), and the
+    # names of the two parties ({"client": preferred name, "keyworker": current keyworker's name}),
+    # for the agreement state in words. Empty when the caller did not read them.
+    signatures: list[dict[str, Any]] = field(default_factory=list)
+    party_names: dict[str, str | None] = field(default_factory=dict)
 
 
 def iso(at: dt.datetime) -> str:
@@ -251,8 +273,9 @@ def _current_decisions(decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def present(snap: Snapshot, vis: Visibility) -> PlanView:
-    """The plan version `snap` as this audience may read it."""
+def present(snap: Snapshot, vis: Visibility, reader_id: str | None = None) -> PlanView:
+    """The plan version `snap` as this audience may read it (`reader_id`: who is reading,
+    so the agreement state can say "you")."""
     content = snap.content if (vis.free_text and vis.names and vis.sections == frozenset(SECTIONS)) \
         else _redact_content(snap.content, vis)
     decisions = snap.decisions if vis.shows("prescribing") else []
@@ -262,7 +285,12 @@ def present(snap: Snapshot, vis: Visibility) -> PlanView:
         state=snap.agreement_state, version=snap.agreed_version, fingerprint=snap.agreed_fingerprint,
         current_version=snap.current_version, current_fingerprint=snap.current_fingerprint,
         client_signed_version=snap.client_signed_version, keyworker_signed_version=snap.keyworker_signed_version,
+        current_label=fingerprint_label(snap.current_version, snap.current_fingerprint),
+        agreed_label=(fingerprint_label(snap.agreed_version, snap.agreed_fingerprint)
+                      if snap.agreed_version and snap.agreed_fingerprint else None),
     ) if vis.shows("agreement") else None
+    if agreement is not None:
+        agreement.words = agreement_words(agreement, snap.signatures, snap.party_names, vis, reader_id)
     try:
         return PlanView(
             id=snap.id, client_id=snap.client_id, version=snap.version, status=snap.status,
@@ -275,9 +303,141 @@ def present(snap: Snapshot, vis: Visibility) -> PlanView:
             staying_safe=(msgspec.convert(content["staying_safe"], StayingSafe)
                           if content.get("staying_safe") is not None else None),
             next_review_date=content.get("next_review_date"),
+            label=fingerprint_label(snap.version, snap.fingerprint),
         )
     except msgspec.ValidationError as exc:  # a stored document that does not fit: never user input
         raise document.DocumentShapeError(str(exc)) from exc
+
+
+# --- small values in words -------------------------------------------------------------------------
+
+def short_fingerprint(fingerprint: str | None, length: int = 8) -> str:
+    """The first characters of a fingerprint in groups of four: "3f9a 21c0"."""
+    text = str(fingerprint or "")[:length]
+    return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
+
+
+def fingerprint_label(version: int | None, fingerprint: str | None) -> str:
+    """A version and its fingerprint, calm and short: "v7 · 3f9a 21c0" (the full value is
+    shown on request, to check a printed copy)."""
+    return f"v{version} · {short_fingerprint(fingerprint)}" if version else short_fingerprint(fingerprint)
+
+
+def dose_text(mg: Any) -> str:
+    """A dose as people write it: "16 mg", "2.5 mg" (never "16.0 mg")."""
+    if mg is None or mg == "":
+        return ""
+    try:
+        value = float(mg)
+    except (TypeError, ValueError):
+        return f"{mg} mg"
+    return f"{int(value) if value.is_integer() else format(value, 'g')} mg"
+
+
+# --- the agreement state in words ---------------------------------------------------------------------
+
+PARTIES = ("client", "keyworker")
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def agreement_words(ag: AgreementView, signatures: list[dict[str, Any]], party_names: dict[str, str | None],
+                    vis: Visibility, reader_id: str | None = None) -> AgreementWords:
+    """Who has agreed to which version, in one honest sentence for this reader.
+
+    The client and keyworker read "you" for themselves and the other's name; other readers
+    who may see names read both names; readers who see roles only (auditors) read "the
+    client" and "the keyworker". Dates are written as people write them."""
+    party = vis.audience if vis.audience in PARTIES else None
+    cur = ag.current_version
+    signed = {"client": ag.client_signed_version, "keyworker": ag.keyworker_signed_version}
+    latest: dict[str, dict[str, Any]] = {}
+    for s in signatures:
+        if s.get("role") in PARTIES:
+            latest[s["role"]] = s
+
+    def is_me(p: str, *, as_signer: bool) -> bool:
+        if p != party:
+            return False
+        if as_signer and p == "keyworker" and reader_id and latest.get(p, {}).get("by_id") not in (None, reader_id):
+            return False  # an earlier keyworker signed; the reader is the keyworker now
+        return True
+
+    def name(p: str, *, as_signer: bool = False) -> str:
+        if is_me(p, as_signer=as_signer):
+            return "you"
+        if vis.names:
+            if p == "client" and party_names.get("client"):
+                return str(party_names["client"])
+            if as_signer and latest.get(p, {}).get("by"):
+                return str(latest[p]["by"])
+            if party_names.get(p):
+                return str(party_names[p])
+        return f"the {p}"
+
+    def has(p: str) -> str:
+        return "have" if name(p) == "you" else "has"
+
+    def on(at: Any) -> str:
+        return f" on {ch.long_date(at)}" if at else ""
+
+    def at_version(version: int | None) -> Any:
+        times = [s["at"] for s in signatures if s.get("version") == version and s.get("role") in PARTIES]
+        return max(times) if times else None
+
+    now_signed = [p for p in PARTIES if signed[p] == cur]
+    if len(now_signed) == 2:
+        both = at_version(cur)
+        if party:
+            other = name("keyworker" if party == "client" else "client")
+            who = f"you and {other}"
+        else:
+            who = f"{name('client')} and {name('keyworker')}"
+        return AgreementWords(headline="Agreed by both", tone="agreed", reader_may_sign=False,
+                              sentence=f"Agreed by both{on(both)}: {who} signed version {cur}.")
+    if len(now_signed) == 1:
+        signer = now_signed[0]
+        missing = "keyworker" if signer == "client" else "client"
+        waiting = name(missing)
+        headline = "Waiting for you to sign" if waiting == "you" else f"Waiting for {waiting} to sign"
+        earlier = signed[missing]
+        tail = f" this version (only version {earlier})" if earlier else ""
+        sentence = (f"Agreed by {name(signer, as_signer=True)}{on(latest.get(signer, {}).get('at'))}; "
+                    f"{waiting} {has(missing)} not signed{tail} yet.")
+        return AgreementWords(headline=headline, tone="waiting", sentence=sentence,
+                              reader_may_sign=party == missing,
+                              compare_from=earlier if party == missing and earlier else None,
+                              compare_to=cur if party == missing and earlier else None)
+    mine = signed.get(party) if party else None
+    if ag.version is not None:
+        when = on(at_version(ag.version))
+        who = "you both" if party else f"{name('client')} and {name('keyworker')}"
+        return AgreementWords(headline="Changed since agreed", tone="changed", reader_may_sign=party is not None,
+                              sentence=f"Changed since {who} agreed{when}.",
+                              compare_from=mine or ag.version, compare_to=cur)
+    earlier_signers = [p for p in PARTIES if signed[p]]
+    if earlier_signers:
+        bits = [f"{name(p, as_signer=True)} signed version {signed[p]}{on(latest.get(p, {}).get('at'))}"
+                for p in earlier_signers]
+        first = max(signed[p] or 0 for p in earlier_signers)
+        return AgreementWords(headline="Not agreed yet", tone="not_agreed", reader_may_sign=party is not None,
+                              sentence=f"Not agreed yet: {' and '.join(bits)}, and the plan has changed since.",
+                              compare_from=mine or first, compare_to=cur)
+    return AgreementWords(headline="Not agreed yet", tone="not_agreed", reader_may_sign=party is not None,
+                          sentence=f"Not agreed yet: nobody has signed version {cur}.")
+
+
+def agreement_headline(state_facts: dict[str, Any], vis: Visibility, client_name: str | None = None) -> AgreementWords:
+    """The agreement state in words from a plan's facts alone (no signature dates), for lists
+    such as the caseload: {"current_version", "client_signed_version", "keyworker_signed_version",
+    "agreed_version"}."""
+    ag = AgreementView(state="", version=state_facts.get("agreed_version"), fingerprint=None,
+                       current_version=int(state_facts.get("current_version") or 1), current_fingerprint="",
+                       client_signed_version=state_facts.get("client_signed_version"),
+                       keyworker_signed_version=state_facts.get("keyworker_signed_version"))
+    return agreement_words(ag, [], {"client": client_name}, vis)
 
 
 # --- sentences for a reader -------------------------------------------------------------------------
@@ -292,8 +452,7 @@ def decision_summary(decision: dict[str, Any]) -> str:
     "Methadone oral solution 60 mg once a day, supervised consumption: approved by Dr Ray (clinician)"."""
     what = decision.get("product_name") or decision.get("option_name") or decision.get("option") or "Medication"
     if decision.get("dose_mg") is not None:
-        dose = decision["dose_mg"]
-        what += f" {int(dose) if float(dose).is_integer() else dose} mg"
+        what += f" {dose_text(decision['dose_mg'])}"
     if decision.get("frequency_name"):
         what += f" {decision['frequency_name'].lower()}"
     if decision.get("supervision_name"):

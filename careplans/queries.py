@@ -21,7 +21,16 @@ from careplans import document
 from careplans.audit import Actor
 from careplans.catalogue import load_frequencies, load_supervision_modes, option_by_code, product_by_code
 from careplans.errors import InvalidInput, NotFound
-from careplans.models import Agreement, AuditEvent, Plan, PlanVersion, PrescribingDecision, User
+from careplans.models import (
+    Agreement,
+    AuditEvent,
+    CaseloadAssignment,
+    Client,
+    Plan,
+    PlanVersion,
+    PrescribingDecision,
+    User,
+)
 from careplans.policy import Principal
 from careplans.present import (
     DiffChange,
@@ -31,6 +40,7 @@ from careplans.present import (
     PlanView,
     Snapshot,
     VersionEntry,
+    fingerprint_label,
     iso,
     present,
     sentences,
@@ -107,7 +117,8 @@ def decisions_for_plan(db: Session, plan_id: uuid.UUID, up_to_version: int | Non
 # --- the plan ------------------------------------------------------------------------------------------
 
 def snapshot(plan: Plan, version: PlanVersion, decisions: list[dict[str, Any]] | None = None,
-             content: dict[str, Any] | None = None) -> Snapshot:
+             content: dict[str, Any] | None = None, *, signatures: list[dict[str, Any]] | None = None,
+             party_names: dict[str, str | None] | None = None) -> Snapshot:
     facts = AgreementFacts(plan.version, plan.client_signed_version, plan.keyworker_signed_version, plan.agreed_version)
     return Snapshot(
         id=str(plan.id), client_id=str(plan.client_id), status=plan.status, current_version=plan.version,
@@ -118,7 +129,28 @@ def snapshot(plan: Plan, version: PlanVersion, decisions: list[dict[str, Any]] |
         content=content if content is not None else document.parse(version.content),
         decisions=decisions or [], author_id=str(version.author_id), author_name=version.author_name,
         author_role=version.author_role, changes=ch.from_stored(version.changes),
+        signatures=signatures or [], party_names=party_names or {},
     )
+
+
+def party_names(db: Session, plan: Plan) -> dict[str, str | None]:
+    """The names the agreement state uses: the client's preferred name and their keyworker's now."""
+    row = db.execute(
+        select(Client.preferred_name, User.display_name)
+        .outerjoin(CaseloadAssignment, and_(CaseloadAssignment.client_id == Client.id,
+                                            CaseloadAssignment.relation == "keyworker",
+                                            CaseloadAssignment.ended_at.is_(None)))
+        .outerjoin(User, User.id == CaseloadAssignment.staff_user_id)
+        .where(Client.id == plan.client_id)
+    ).first()
+    return {"client": row[0], "keyworker": row[1]} if row else {}
+
+
+def agreement_snapshot(db: Session, plan: Plan, version: PlanVersion, decisions: list[dict[str, Any]] | None = None,
+                       content: dict[str, Any] | None = None) -> Snapshot:
+    """A snapshot with what the agreement state in words needs (signatures and the parties' names)."""
+    return snapshot(plan, version, decisions, content, signatures=list_signatures(db, plan.id),
+                    party_names=party_names(db, plan))
 
 
 def load_current(db: Session, principal: Principal, plan_id: uuid.UUID, *,
@@ -153,7 +185,7 @@ def read_plan(db: Session, principal: Principal, plan_id: str | uuid.UUID, *, au
               purpose: policy.PlanPurpose = "read") -> PlanView:
     plan, version = load_current(db, principal, parse_id(plan_id), purpose=purpose)
     vis, _ = reader_of(principal)
-    view = present(snapshot(plan, version, decisions_for_plan(db, plan.id)), vis)
+    view = present(agreement_snapshot(db, plan, version, decisions_for_plan(db, plan.id)), vis, str(principal.id))
     if audited:
         audit.record(db, actor(principal), "plan.read", plan_id=plan.id, client_id=plan.client_id,
                      detail={"version": plan.version})
@@ -188,7 +220,7 @@ def list_versions(db: Session, principal: Principal, plan_id: str | uuid.UUID, *
         out.append(VersionEntry(
             version=r.number, author=r.author_name if vis.names else None, role=r.author_role,
             at=iso(r.created_at), summary=version_summary(lines, author, reader, r.number), changes=lines,
-            fingerprint=r.fingerprint))
+            fingerprint=r.fingerprint, label=fingerprint_label(r.number, r.fingerprint)))
     if audited:
         audit.record(db, actor(principal), "plan.history.read", plan_id=plan.id, client_id=plan.client_id,
                      detail={"version": plan.version})
@@ -204,8 +236,8 @@ def get_version(db: Session, principal: Principal, plan_id: str | uuid.UUID, num
     if pv is None:
         raise NotFound("There is no such version of this plan.")
     vis, reader = reader_of(principal)
-    snap = snapshot(plan, pv, decisions_for_plan(db, plan.id, up_to_version=number))
-    view = present(snap, vis)
+    snap = agreement_snapshot(db, plan, pv, decisions_for_plan(db, plan.id, up_to_version=number))
+    view = present(snap, vis, str(principal.id))
     author = ch.Author(id=str(pv.author_id), name=pv.author_name, role=pv.author_role)
     lines = sentences(snap.changes, author, reader, Namer([snap.content, document.parse(current.content)]))
     if audited:
@@ -290,7 +322,7 @@ def list_signatures(db: Session, plan_id: uuid.UUID) -> list[dict[str, Any]]:
         .where(Agreement.plan_id == plan_id).order_by(Agreement.signed_at)
     ).all()
     return [{"version": a.version, "fingerprint": a.fingerprint, "role": a.signer_role, "by": name,
-             "at": iso(a.signed_at)} for a, name in rows]
+             "by_id": str(a.signer_id), "at": iso(a.signed_at)} for a, name in rows]
 
 
 ACTION_WORDS = {
