@@ -556,3 +556,76 @@ def choice_view(entry: ChoiceEntry, reader: ch.Reader) -> ChoiceEntryView:
 def choice_result(view: PlanView, entry_id: str, reader: ch.Reader) -> ChoiceResult:
     entry = next(e for e in view.choices if e.id == entry_id)
     return ChoiceResult(**_fields(choice_view(entry, reader)), plan_version=view.version)
+
+
+# --- who has looked at the plan, readable ------------------------------------------------------------
+
+class LookGroup(View):
+    """One person's visits on one day: "Sam Okafor (keyworker), 3 March 2026: viewed the plan 3 times"."""
+
+    who: str
+    role: str
+    day: str
+    last_at: str
+    count: int
+    actions: list[str]
+    times: list[str]
+
+
+class OwnLooks(View):
+    """The reader's own visits folded into one line: "You, 14 times this week"."""
+
+    sentence: str
+    count: int
+    times: list[str]
+
+
+class WhoLooked(View):
+    others: list[LookGroup]  # other people first, newest first: the "no surprises" promise
+    own: list[OwnLooks]
+    total: int
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
+
+
+def who_looked(events: list[dict[str, Any]], reader_id: str | None, names: dict[str, str],
+               action_words: dict[str, str], now: dt.datetime, tz: dt.tzinfo = dt.timezone.utc) -> WhoLooked:
+    """Every event on a plan (`{"at": datetime, "actor_id", "actor_role", "action"}`), grouped
+    by person and day, others first and newest first; the reader's own folded into a line for
+    this week and one for before. Nothing is dropped: each group keeps its times."""
+    groups: dict[tuple[str, dt.date], list[dict[str, Any]]] = {}
+    mine: list[dict[str, Any]] = []
+    for e in events:
+        if reader_id is not None and e.get("actor_id") == reader_id:
+            mine.append(e)
+            continue
+        day = e["at"].astimezone(tz).date()
+        groups.setdefault((str(e.get("actor_id") or ""), day), []).append(e)
+    others = []
+    for (actor, day), evs in groups.items():
+        evs.sort(key=lambda e: e["at"], reverse=True)
+        counts: dict[str, int] = {}
+        for e in evs:
+            what = action_words.get(e["action"], e["action"].replace(".", " "))
+            counts[what] = counts.get(what, 0) + 1
+        role = evs[0].get("actor_role") or ""
+        name = names.get(actor) or "Someone"
+        others.append(LookGroup(
+            who=f"{name} ({vocab.ROLES.words(role, 'staff').lower()})", role=role, day=day.isoformat(),
+            last_at=iso(evs[0]["at"]), count=len(evs),
+            actions=[f"{what} {_times(n)}" if n > 1 else what for what, n in counts.items()],
+            times=[iso(e["at"]) for e in evs]))
+    others.sort(key=lambda g: g.last_at, reverse=True)
+    week_ago = now - dt.timedelta(days=7)
+    recent = sorted((e for e in mine if e["at"] >= week_ago), key=lambda e: e["at"], reverse=True)
+    older = sorted((e for e in mine if e["at"] < week_ago), key=lambda e: e["at"], reverse=True)
+    own = []
+    if recent:
+        own.append(OwnLooks(sentence=f"You, {_times(len(recent))} this week", count=len(recent),
+                            times=[iso(e["at"]) for e in recent]))
+    if older:
+        own.append(OwnLooks(sentence=f"You, {_times(len(older))} before that", count=len(older),
+                            times=[iso(e["at"]) for e in older]))
+    return WhoLooked(others=others, own=own, total=len(events))

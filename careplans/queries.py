@@ -40,12 +40,14 @@ from careplans.present import (
     PlanView,
     Snapshot,
     VersionEntry,
+    WhoLooked,
     fingerprint_label,
     iso,
     present,
     sentences,
     version_summary,
 )
+from careplans.present import who_looked as present_who_looked
 from careplans.rules.agreement import AgreementFacts, agreement_state
 
 
@@ -363,6 +365,28 @@ def access_log(db: Session, principal: Principal, plan_id: str | uuid.UUID, limi
     return [{"at": iso(r.at), "who": names.get(uuid.UUID(r.actor_id), "unknown") if r.actor_id else "unknown",
              "role": r.actor_role, "action": r.action,
              "what": ACTION_WORDS.get(r.action, r.action.replace(".", " "))} for r in rows]
+
+
+def who_looked(db: Session, principal: Principal, plan_id: str | uuid.UUID, *, audited: bool = True,
+               now: dt.datetime | None = None) -> WhoLooked:
+    """Everyone who has looked at or changed the plan, readable: grouped by person and day,
+    other people first, the reader's own visits folded into a line (every event is kept)."""
+    from careplans.views import LOCAL_TZ
+
+    plan, _ = load_current(db, principal, parse_id(plan_id), purpose="write")
+    rows = db.execute(
+        select(AuditEvent.at, AuditEvent.action, AuditEvent.actor_role, AuditEvent.actor_id)
+        .where(AuditEvent.plan_id == str(plan.id)).order_by(AuditEvent.seq.desc())
+    ).all()
+    ids = {uuid.UUID(r.actor_id) for r in rows if r.actor_id}
+    names = {str(k): v for k, v in db.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()} \
+        if ids else {}
+    if audited:
+        audit.record(db, actor(principal), "access_log.read", plan_id=plan.id, client_id=plan.client_id, detail={})
+    events = [{"at": r.at if r.at.tzinfo else r.at.replace(tzinfo=dt.timezone.utc), "action": r.action,
+               "actor_role": r.actor_role, "actor_id": r.actor_id} for r in rows]
+    return present_who_looked(events, str(principal.id), names, ACTION_WORDS,
+                              now or dt.datetime.now(dt.timezone.utc), LOCAL_TZ)
 
 
 # --- the audit log, for auditors ------------------------------------------------------------------------------

@@ -180,7 +180,7 @@ def who_viewed_page(request: Request, db_session: Session, plan_id: str) -> Temp
 
     def work() -> dict[str, Any]:
         context = load_plan(db_session, viewer, plan_id, audited=False)
-        context["events"] = plain(queries.access_log(db_session, viewer, plan_id))
+        context["looked"] = plain(queries.who_looked(db_session, viewer, plan_id))
         return context
 
     return page("plan/who_viewed.html", **transact(db_session, work))

@@ -1,0 +1,44 @@
+"""Issue 9: pages people could not read. "Who has looked" with many of your own visits, /api/me."""
+
+from __future__ import annotations
+
+import re
+
+from careplans import audit
+from careplans.audit import Actor
+
+
+def test_who_has_looked_shows_other_people_first_and_folds_your_own_views(as_, world, db):
+    pid, cid = world.plan_ids["a"], world.client_ids["a"]
+    me = world.users["client_a"]
+    for _ in range(200):
+        audit.record(db, Actor(id=str(me.id), role="client"), "plan.read", plan_id=pid, client_id=cid, detail={})
+    for key, action in (("keyworker_a", "plan.read"), ("clinician_a", "plan.read"), ("keyworker_a", "plan.update")):
+        user = world.users[key]
+        audit.record(db, Actor(id=str(user.id), role=user.role), action, plan_id=pid, client_id=cid, detail={})
+    db.commit()
+
+    page = as_("client_a").get(f"/plans/{pid}/who-viewed")
+    assert page.status_code == 200
+    html = page.text
+    others = html.index('id="others"')
+    own = html.index('id="own"')
+    assert others < own
+    section = html[others:own]
+    # The three other visits, newest first (the keyworker's change, then the clinician's read,
+    # the keyworker's read grouped with their change on the same day).
+    assert "Keyworker A (keyworker)" in section and "Clinician A (clinician)" in section
+    assert "Changed the plan; viewed the plan" in section or "Viewed the plan; changed the plan" in section
+    # Your own 200 views (plus the plan start by nobody else) are one line, not 200 rows.
+    own_html = html[own:]
+    assert re.search(r"You, (\d+) times this week", own_html).group(1) == "200"
+    assert own_html.count("<li>") >= 200  # every one is kept, behind "Each time"
+
+
+def test_api_me_gives_a_client_their_own_client_and_plan_ids_and_staff_nothing_new(as_, world):
+    me = as_("client_a").get("/api/me").json()
+    assert me["client_id"] == world.client_ids["a"] and me["plan_id"] == world.plan_ids["a"]
+    staff = as_("keyworker_a").get("/api/me").json()
+    assert "client_id" not in staff and "plan_id" not in staff
+    plan = as_("client_a").get(f"/api/plans/{me['plan_id']}")
+    assert plan.status_code == 200
