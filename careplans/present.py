@@ -629,3 +629,41 @@ def who_looked(events: list[dict[str, Any]], reader_id: str | None, names: dict[
         own.append(OwnLooks(sentence=f"You, {_times(len(older))} before that", count=len(older),
                             times=[iso(e["at"]) for e in older]))
     return WhoLooked(others=others, own=own, total=len(events))
+
+
+# --- staying safe, in the reader's voice ---------------------------------------------------------------
+
+def naloxone_words(naloxone: dict[str, Any] | None, mine: bool) -> list[str]:
+    """Naloxone in sentences: in the client's own voice for the client ("I have a naloxone
+    kit (a nasal spray), since 3 March 2026."), a record of what was offered for workers."""
+    nal = naloxone or {}
+    kind = {"nyxoid": "a nasal spray", "prenoxad": "an injection"}.get(str(nal.get("product") or ""))
+    offered_on = f" on {ch.long_date(nal['offered_on'])}" if nal.get("offered_on") else ""
+    since = f", since {ch.long_date(nal['supplied_on'])}" if nal.get("supplied_on") else ""
+    lines = []
+    if mine:
+        if nal.get("supplied"):
+            lines.append(f"I have a naloxone kit{f' ({kind})' if kind else ''}{since}.")
+        elif nal.get("offered"):
+            lines.append(f"I’ve been offered naloxone{offered_on}. I don’t have a kit yet.")
+        elif nal.get("offered") is False or nal.get("supplied") is False:
+            lines.append("I don’t have a naloxone kit yet.")
+        else:
+            lines.append("We haven’t talked about naloxone yet.")
+        if nal.get("peer_supply"):
+            lines.append("I can pass kits on to people I know.")
+        return lines
+    if nal.get("offered"):
+        lines.append(f"Offered{offered_on}.")
+    elif nal.get("offered") is False:
+        lines.append("Not offered yet.")
+    else:
+        lines.append("Not recorded whether it was offered.")
+    if nal.get("supplied"):
+        by = f" by {nal['supplied_by']}" if nal.get("supplied_by") else ""
+        lines.append(f"Kit supplied{f' ({kind})' if kind else ''}{since.replace(', since', ' on')}{by}.")
+    elif nal.get("supplied") is False:
+        lines.append("No kit supplied yet.")
+    if nal.get("peer_supply"):
+        lines.append("Peer supply: can pass kits on to others.")
+    return lines

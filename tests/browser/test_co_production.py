@@ -59,7 +59,7 @@ def test_keyworker_and_client_co_write_sign_and_see_later_changes(new_context, p
     client.get_by_role("link", name="Add a goal").click()
     check(client, "goal-new", screenshot=True)
     _goal_form(client, "Get my own place with a lock on the door", "So my daughter can stay at weekends.",
-               "Social functioning", [("Fill in the housing form", "Sam", "next Tuesday"),
+               "Home, friends, family and things I do", [("Fill in the housing form", "Sam", "next Tuesday"),
                                       ("Ask the GP for a letter", "me", "this month")])
     client.fill("#target_date-day", "1")
     client.fill("#target_date-month", "9")
@@ -68,7 +68,7 @@ def test_keyworker_and_client_co_write_sign_and_see_later_changes(new_context, p
     assert "The goal is saved." in client.inner_text("main")
     client.goto(f"/plans/{pid}/goals/new")
     _goal_form(client, "Stay on a steady dose and stop topping up", "I want my mornings back.",
-               "Drug and alcohol use")
+               "Drugs and alcohol")
     client.get_by_role("button", name="Save goal").click()
     check(client, "plan-client", screenshot=True)
     goals = client.locator("#goals").locator("xpath=..")
