@@ -140,6 +140,7 @@ class DiffChange(View):
     after: Any
     by: str | None
     summary: str
+    what: str = ""  # the summary without its subject, for pages that group changes by who made them
 
 
 class DiffView(View):
@@ -667,3 +668,60 @@ def naloxone_words(naloxone: dict[str, Any] | None, mine: bool) -> list[str]:
     if nal.get("peer_supply"):
         lines.append("Peer supply: can pass kits on to others.")
     return lines
+
+
+# --- history, grouped by visit ------------------------------------------------------------------------
+
+class Visit(View):
+    """One sitting: consecutive versions saved by one person within a couple of hours, read as
+    one heading ("Sam Okafor (keyworker)") and plain lines, repeated lines counted once."""
+
+    who: str
+    role: str
+    started: str
+    ended: str
+    first_version: int
+    last_version: int
+    lines: list[str]
+    label: str
+
+
+VISIT_GAP = dt.timedelta(hours=2)
+
+
+def predicate(line: str, subject: str) -> str:
+    """A sentence without its subject, capitalised: "Sam (keyworker) set the date" → "Set the date"."""
+    if subject and line.startswith(subject + " "):
+        line = line[len(subject) + 1:]
+    return _cap(line)
+
+
+def group_visits(versions: list[dict[str, Any]], reader: ch.Reader) -> list[Visit]:
+    """Versions oldest first (`{"number", "author": ch.Author, "at": datetime, "lines": [sentences],
+    "fingerprint"}`) grouped into visits, newest visit first."""
+    visits: list[tuple[ch.Author, list[dict[str, Any]]]] = []
+    for v in versions:
+        author: ch.Author = v["author"]
+        if visits:
+            last_author, run = visits[-1]
+            same = (last_author.id, last_author.role) == (author.id, author.role)
+            if same and v["at"] - run[-1]["at"] <= VISIT_GAP:
+                run.append(v)
+                continue
+        visits.append((author, [v]))
+    out = []
+    for author, run in reversed(visits):
+        subject = ch.who(author, reader)
+        counts: dict[str, int] = {}
+        for v in run:
+            lines = v["lines"] or ([f"{subject} started the plan"] if v["number"] == 1 else
+                                   [f"{subject} saved the plan with no change to its content"])
+            for line in lines:
+                key = predicate(line, subject)
+                counts[key] = counts.get(key, 0) + 1
+        out.append(Visit(
+            who=subject, role=author.role or "", started=iso(run[0]["at"]), ended=iso(run[-1]["at"]),
+            first_version=run[0]["number"], last_version=run[-1]["number"],
+            lines=[f"{line} ({_times(n)})" if n > 1 else line for line, n in counts.items()],
+            label=fingerprint_label(run[-1]["number"], run[-1]["fingerprint"])))
+    return out

@@ -40,9 +40,12 @@ from careplans.present import (
     PlanView,
     Snapshot,
     VersionEntry,
+    Visit,
     WhoLooked,
     fingerprint_label,
+    group_visits,
     iso,
+    predicate,
     present,
     sentences,
     version_summary,
@@ -229,6 +232,24 @@ def list_versions(db: Session, principal: Principal, plan_id: str | uuid.UUID, *
     return out
 
 
+def list_visits(db: Session, principal: Principal, plan_id: str | uuid.UUID, *,
+                audited: bool = True) -> list[Visit]:
+    """The history grouped by visit, newest first, in plain lines for this reader."""
+    plan, current = load_current(db, principal, parse_id(plan_id))
+    _, reader = reader_of(principal)
+    namer = Namer([document.parse(current.content)])
+    versions = []
+    for r in _history_rows(db, plan.id):
+        author = ch.Author(id=str(r.author_id), name=r.author_name, role=r.author_role)
+        at = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=dt.timezone.utc)
+        versions.append({"number": r.number, "author": author, "at": at, "fingerprint": r.fingerprint,
+                         "lines": sentences(ch.from_stored(r.changes), author, reader, namer)})
+    if audited:
+        audit.record(db, actor(principal), "plan.history.read", plan_id=plan.id, client_id=plan.client_id,
+                     detail={"version": plan.version})
+    return group_visits(versions, reader)
+
+
 def get_version(db: Session, principal: Principal, plan_id: str | uuid.UUID, number: int, *,
                 audited: bool = True) -> PlanVersionView:
     plan, current = load_current(db, principal, parse_id(plan_id))
@@ -290,7 +311,8 @@ def diff_versions(db: Session, principal: Principal, plan_id: str | uuid.UUID, a
         raw_before, raw_after = _raw_values(before, after, change.path)
         items.append(DiffChange(path=change.path, before=_value_for(raw_before, vis),
                                 after=_value_for(raw_after, vis),
-                                by=ch.who(author, reader) if author else None, summary=line))
+                                by=ch.who(author, reader) if author else None, summary=line,
+                                what=predicate(line, ch.who(subject_author, reader))))
     if audited:
         audit.record(db, actor(principal), "plan.diff.read", plan_id=plan.id, client_id=plan.client_id,
                      detail={"from": a, "to": b})

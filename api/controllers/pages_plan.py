@@ -54,6 +54,7 @@ def history_page(request: Request, db_session: Session, plan_id: str) -> Templat
     def work() -> dict[str, Any]:
         context = load_plan(db_session, viewer, plan_id, audited=False)
         context["versions"] = plain(queries.list_versions(db_session, viewer, plan_id))
+        context["visits"] = plain(queries.list_visits(db_session, viewer, plan_id, audited=False))
         return context
 
     context = transact(db_session, work)
@@ -81,6 +82,8 @@ def compare_page(request: Request, db_session: Session, plan_id: str) -> Templat
         context["errors"] = errors
         # One audit event for the page: the comparison (or, when the form is wrong, the history).
         context["versions"] = plain(queries.list_versions(db_session, viewer, plan_id, audited=bool(errors)))
+        if errors:
+            context["visits"] = plain(queries.list_visits(db_session, viewer, plan_id, audited=False))
         if not errors:
             context["diff"] = plain(queries.diff_versions(db_session, viewer, plan_id, a, b))
         return context

@@ -123,3 +123,36 @@ def test_a_new_keyworker_is_not_told_they_signed_what_an_earlier_one_did():
 def test_fingerprint_and_dose_read_calmly():
     assert fingerprint_label(7, "3f9a21c0" + "0" * 56) == "v7 · 3f9a 21c0"
     assert [dose_text(v) for v in (16.0, 2.5, 60, None)] == ["16 mg", "2.5 mg", "60 mg", ""]
+
+
+def test_history_reads_as_visits_newest_first_with_repeats_counted():
+    import datetime as dt
+
+    from careplans import changes as ch
+    from careplans.present import group_visits
+
+    sam = ch.Author(id="u-sam", name="Sam Okafor", role="keyworker")
+    alex = ch.Author(id=ALEX, name="Alex", role="client")
+    t0 = dt.datetime(2026, 3, 3, 10, 0, tzinfo=dt.timezone.utc)
+    fp = "3f9a21c0" + "0" * 56
+
+    def v(n, who, minutes, *lines):
+        return {"number": n, "author": who, "at": t0 + dt.timedelta(minutes=minutes), "fingerprint": fp,
+                "lines": list(lines)}
+
+    subject = "Sam Okafor (keyworker)"
+    versions = [
+        v(1, sam, 0),
+        v(2, sam, 5, f"{subject} changed ‘What matters to me’"),
+        v(3, sam, 9, f"{subject} changed ‘What matters to me’", f"{subject} updated naloxone: offered on 3 March 2026"),
+        v(4, alex, 30, "You checked in on the goal ‘Home’: 6 out of 10"),
+        v(5, sam, 60 * 26, f"{subject} set the next review date to 1 June 2026"),
+    ]
+    reader = ch.Reader(id=ALEX, visibility=policy.visibility("client"))
+    visits = group_visits(versions, reader)
+    assert [(x.who, x.first_version, x.last_version) for x in visits] == [
+        (subject, 5, 5), ("You", 4, 4), (subject, 1, 3)]
+    assert visits[2].lines == ["Started the plan", "Changed ‘What matters to me’ (twice)",
+                               "Updated naloxone: offered on 3 March 2026"]
+    assert visits[1].lines == ["Checked in on the goal ‘Home’: 6 out of 10"]
+    assert visits[2].label == "v3 · 3f9a 21c0"
