@@ -725,3 +725,70 @@ def group_visits(versions: list[dict[str, Any]], reader: ch.Reader) -> list[Visi
             lines=[f"{line} ({_times(n)})" if n > 1 else line for line, n in counts.items()],
             label=fingerprint_label(run[-1]["number"], run[-1]["fingerprint"])))
     return out
+
+
+# --- since you last looked ------------------------------------------------------------------------------
+
+class NewsItem(View):
+    kind: str  # "change", "decision", "signature" or "review"
+    text: str
+    link: str | None = None
+    link_text: str | None = None
+
+
+class News(View):
+    """What is new on a plan for one reader since they last looked at it."""
+
+    plan_id: str
+    since: str | None
+    items: list[NewsItem]
+
+
+def news(plan_id: str, since: dt.datetime | None, versions: list[dict[str, Any]], decisions: list[DecisionView],
+         words: AgreementWords | None, next_review_date: str | None, today: dt.date, reader: ch.Reader,
+         current_version: int, max_lines: int = 3) -> News:
+    """A "since you last looked" panel: changes by other people (`versions` newer than `since`,
+    oldest first, as for `group_visits`), prescribing decisions made since, a signature asked
+    of the reader, and a review coming up in the next fortnight (or overdue)."""
+    items: list[NewsItem] = []
+    others = [v for v in versions if v["author"].id != reader.id]
+    if others:
+        by: dict[str, list[str]] = {}
+        for v in others:
+            subject = ch.who(v["author"], reader)
+            lines = by.setdefault(subject, [])
+            for line in v["lines"] or []:
+                what = predicate(line, subject)
+                what = what[:1].lower() + what[1:]
+                if what not in lines:
+                    lines.append(what)
+        first = min(v["number"] for v in others)
+        for subject, lines in by.items():
+            shown = "; ".join(lines[:max_lines]) if lines else "saved the plan"
+            more = f"; and {len(lines) - max_lines} more" if len(lines) > max_lines else ""
+            items.append(NewsItem(kind="change", text=f"{subject} {shown}{more}.",
+                                  link=f"/plans/{plan_id}/compare?from={max(1, first - 1)}&to={current_version}"
+                                  if first > 1 else f"/plans/{plan_id}/history",
+                                  link_text="See what changed"))
+    for d in decisions:
+        items.append(NewsItem(kind="decision", text=f"A prescribing decision: {d.summary}.",
+                              link=f"/plans/{plan_id}#prescribing", link_text="Read the decision"))
+    if words is not None and words.reader_may_sign:
+        items.append(NewsItem(kind="signature", text=f"Your signature is asked for: {words.sentence}",
+                              link=f"/plans/{plan_id}/agreement", link_text=f"Read and sign version {current_version}"))
+    if next_review_date:
+        try:
+            review = dt.date.fromisoformat(str(next_review_date)[:10])
+        except ValueError:
+            review = None
+        if review is not None:
+            days = (review - today).days
+            when = ch.long_date(review)
+            if days < 0:
+                items.append(NewsItem(kind="review", text=f"The review was due on {when}."))
+            elif days == 0:
+                items.append(NewsItem(kind="review", text=f"The review is today, {when}."))
+            elif days <= 14:
+                items.append(NewsItem(kind="review", text=f"The review is coming up on {when}, in "
+                                                          f"{'1 day' if days == 1 else f'{days} days'}."))
+    return News(plan_id=plan_id, since=iso(since) if since else None, items=items)

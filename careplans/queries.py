@@ -12,7 +12,7 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from careplans import audit, policy
@@ -39,8 +39,12 @@ from careplans.present import (
     PlanVersionView,
     PlanView,
     Snapshot,
+    AgreementView,
+    News,
     VersionEntry,
     Visit,
+    agreement_words,
+    present_decision,
     WhoLooked,
     fingerprint_label,
     group_visits,
@@ -50,6 +54,7 @@ from careplans.present import (
     sentences,
     version_summary,
 )
+from careplans.present import news as present_news
 from careplans.present import who_looked as present_who_looked
 from careplans.rules.agreement import AgreementFacts, agreement_state
 
@@ -248,6 +253,76 @@ def list_visits(db: Session, principal: Principal, plan_id: str | uuid.UUID, *,
         audit.record(db, actor(principal), "plan.history.read", plan_id=plan.id, client_id=plan.client_id,
                      detail={"version": plan.version})
     return group_visits(versions, reader)
+
+
+def last_looked(db: Session, principal: Principal, plan_ids: list[uuid.UUID]) -> dict[str, dt.datetime]:
+    """When the principal last opened or changed each plan (from the audit log)."""
+    if not plan_ids:
+        return {}
+    rows = db.execute(
+        select(AuditEvent.plan_id, func.max(AuditEvent.at))
+        .where(AuditEvent.actor_id == str(principal.id), AuditEvent.plan_id.in_([str(p) for p in plan_ids]),
+               AuditEvent.action != "access_log.read")
+        .group_by(AuditEvent.plan_id)
+    ).all()
+    return {pid: (at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)) for pid, at in rows if at is not None}
+
+
+def news_since_last_look(db: Session, principal: Principal, plan_ids: list[uuid.UUID], *,
+                         today: dt.date | None = None) -> dict[str, News]:
+    """For each plan in the principal's scope: what is new since they last looked (call it
+    before the page records its own read). Reads version metadata, decisions and the plan
+    rows; scoped by the policy like every plan read. Not audited here: the page that shows
+    it records its read."""
+    if not plan_ids:
+        return {}
+    today = today or dt.date.today()
+    vis, reader = reader_of(principal)
+    plans = db.execute(
+        select(Plan, PlanVersion.content)
+        .join(PlanVersion, and_(PlanVersion.plan_id == Plan.id, PlanVersion.number == Plan.version))
+        .where(Plan.id.in_(plan_ids), policy.plan_scope(principal))
+    ).all()
+    looked = last_looked(db, principal, [p.id for p, _ in plans])
+    earliest = min(looked.values()) if len(looked) == len(plans) and looked else None
+    stmt = select(PlanVersion.plan_id, PlanVersion.number, PlanVersion.author_id, PlanVersion.author_name,
+                  PlanVersion.author_role, PlanVersion.created_at, PlanVersion.changes, PlanVersion.fingerprint
+                  ).where(PlanVersion.plan_id.in_([p.id for p, _ in plans]))
+    if earliest is not None:
+        stmt = stmt.where(PlanVersion.created_at > earliest)
+    by_plan: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    namer = Namer([])
+    for r in db.execute(stmt.order_by(PlanVersion.plan_id, PlanVersion.number)).all():
+        at = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=dt.timezone.utc)
+        since = looked.get(str(r.plan_id))
+        if since is not None and at <= since:
+            continue
+        author = ch.Author(id=str(r.author_id), name=r.author_name, role=r.author_role)
+        by_plan.setdefault(r.plan_id, []).append(
+            {"number": r.number, "author": author, "at": at, "fingerprint": r.fingerprint,
+             "lines": sentences(ch.from_stored(r.changes), author, reader, namer)})
+    dstmt = select(PrescribingDecision).where(PrescribingDecision.plan_id.in_([p.id for p, _ in plans]))
+    if earliest is not None:
+        dstmt = dstmt.where(PrescribingDecision.created_at > earliest)
+    decisions: dict[uuid.UUID, list[PrescribingDecision]] = {}
+    for d in db.execute(dstmt.order_by(PrescribingDecision.created_at)).scalars():
+        since = looked.get(str(d.plan_id))
+        at = d.created_at if d.created_at.tzinfo else d.created_at.replace(tzinfo=dt.timezone.utc)
+        if since is None or at > since:
+            decisions.setdefault(d.plan_id, []).append(d)
+    out = {}
+    for plan, content in plans:
+        ag = AgreementView(state="", version=plan.agreed_version, fingerprint=None, current_version=plan.version,
+                           current_fingerprint=plan.fingerprint, client_signed_version=plan.client_signed_version,
+                           keyworker_signed_version=plan.keyworker_signed_version)
+        words = agreement_words(ag, [], {}, vis, str(principal.id)) if vis.shows("agreement") else None
+        review = document.parse(content).get("next_review_date") if vis.shows("next_review_date") else None
+        since = looked.get(str(plan.id))
+        decided = [present_decision(decision_record(d), vis) for d in decisions.get(plan.id, [])] \
+            if vis.shows("prescribing") and since else []
+        out[str(plan.id)] = present_news(str(plan.id), since, by_plan.get(plan.id, []) if since else [],
+                                         decided, words, review, today, reader, plan.version)
+    return out
 
 
 def get_version(db: Session, principal: Principal, plan_id: str | uuid.UUID, number: int, *,

@@ -42,3 +42,33 @@ def test_api_me_gives_a_client_their_own_client_and_plan_ids_and_staff_nothing_n
     assert "client_id" not in staff and "plan_id" not in staff
     plan = as_("client_a").get(f"/api/plans/{me['plan_id']}")
     assert plan.status_code == 200
+
+
+def test_since_you_last_looked_on_my_plan_and_the_caseload(as_, world):
+    pid = world.plan_ids["a"]
+    client = as_("client_a")
+    kw = as_("keyworker_a")
+    assert client.get("/my-plan").status_code == 200  # a first look
+    kw.get(f"/plans/{pid}")
+    version = kw.plan(pid)["version"]
+    r = kw.patch(f"/api/plans/{pid}", {"about_me": {"what_matters": "Football on Sundays."},
+                                       "next_review_date": "2099-01-01"}, version=version)
+    assert r.status_code == 200, r.text
+    r = kw.post(f"/api/plans/{pid}/agreements", {"version": version + 1})
+    assert r.status_code in (200, 201), r.text
+
+    page = client.get("/my-plan").text
+    news = page[page.index('id="news"'):page.index("</div>", page.index('id="news"'))]
+    assert "Keyworker A (keyworker) wrote ‘What matters to me’" in news
+    assert "Your signature is asked for" in news
+    again = client.get("/my-plan").text  # looked now: the change is not new; the signature is still asked
+    again = again[again.index('id="news"'):again.index("</div>", again.index('id="news"'))]
+    assert "What matters to me" not in again and "Your signature is asked for" in again
+
+    client_api = client
+    r = client_api.post(f"/api/plans/{pid}/goals", {"title": "Get a bike", "why": "To get about.",
+                                                    "area": "health"}, version=version + 1)
+    assert r.status_code == 201, r.text
+    caseload = kw.get("/caseload").text
+    panel = caseload[caseload.index('id="news"'):caseload.index('id="caseload"')]
+    assert "Person A" in panel and "The client added a goal" not in panel and "added a goal" in panel
