@@ -72,3 +72,20 @@ def test_since_you_last_looked_on_my_plan_and_the_caseload(as_, world):
     caseload = kw.get("/caseload").text
     panel = caseload[caseload.index('id="news"'):caseload.index('id="caseload"')]
     assert "Person A" in panel and "The client added a goal" not in panel and "added a goal" in panel
+
+
+def test_the_demo_is_a_living_service_for_the_clinician(app, db, http):
+    from careplans import demo
+    from tests.conftest import Api
+
+    demo.load_demo(db)
+    db.commit()
+    doctor = Api(http, "demo-clinician", demo.DEMO_PASSWORD)
+    queue = doctor.get("/prescribing/queue")
+    assert queue.status_code == 200
+    assert "Jordan" in queue.text and "Dee" in queue.text  # two reviews waiting
+    jordan = Api(http, "demo-client", demo.DEMO_PASSWORD)
+    plan = jordan.plan(jordan.get("/api/me").json()["plan_id"])
+    [decision] = plan["prescribing"]
+    assert decision["decision"] == "approved" and decision["acknowledged_warnings"]
+    assert "40 mg" in jordan.get(f"/plans/{plan['id']}").text and "40.0 mg" not in jordan.get("/my-plan").text
