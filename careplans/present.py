@@ -774,8 +774,8 @@ def news(plan_id: str, since: dt.datetime | None, versions: list[dict[str, Any]]
         items.append(NewsItem(kind="decision", text=f"A prescribing decision: {d.summary}.",
                               link=f"/plans/{plan_id}#prescribing", link_text="Read the decision"))
     if words is not None and words.reader_may_sign:
-        items.append(NewsItem(kind="signature", text=f"Your signature is asked for: {words.sentence}",
-                              link=f"/plans/{plan_id}/agreement", link_text=f"Read and sign version {current_version}"))
+        items.append(NewsItem(kind="signature", text=f"Your signature is asked for on version {current_version}.",
+                              link=f"/plans/{plan_id}/agreement", link_text="Read it and sign"))
     if next_review_date:
         try:
             review = dt.date.fromisoformat(str(next_review_date)[:10])
