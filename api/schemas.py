@@ -197,6 +197,8 @@ class ClientView(Output):
     nhs_number: str | None = None
     plan_version: int | None = None
     agreement_state: str | None = None
+    agreement_headline: str | None = None  # the state in words for the reader ("Waiting for you to sign")
+    agreement_tone: str | None = None
     next_review_date: str | None = None
 
 

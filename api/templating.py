@@ -78,7 +78,7 @@ def option_name(code: Any) -> str:
     return option.name if option is not None else str(code or "")
 
 
-AREA_CHOICES = [(t.code, t.words) for t in vocab.GOAL_AREAS]
+AREA_CHOICES = [(t.code, t.words, t.hint) for t in vocab.GOAL_AREAS]
 STATUS_CHOICES = [(t.code, t.words, t.hint) for t in vocab.GOAL_STATUSES]
 
 WORD_TABLES = {
@@ -93,8 +93,24 @@ WORD_TABLES = {
 }
 
 
-def _words(value: Any, table: str) -> str:
-    return views.words(value, WORD_TABLES[table])
+MY_WORD_TABLES = {"bbv_status": vocab.BBV_STATUSES.my_table(), "nsp": vocab.NSP_STATUSES.my_table()}
+
+
+def _words(value: Any, table: str, mine: bool = False) -> str:
+    """A code in words; `mine=True`: in the client's own voice where the vocabulary has it."""
+    return views.words(value, MY_WORD_TABLES.get(table, WORD_TABLES[table]) if mine else WORD_TABLES[table])
+
+
+def _naloxone_words(naloxone: Any, mine: bool = False) -> list[str]:
+    from careplans.present import naloxone_words
+
+    return naloxone_words(naloxone if isinstance(naloxone, dict) else None, mine)
+
+
+def _dose(mg: Any) -> str:
+    from careplans.present import dose_text
+
+    return dose_text(mg)
 
 
 def make_environment() -> Environment:
@@ -118,7 +134,10 @@ def make_environment() -> Environment:
         option_name=option_name,
         yes_no=views.yes_no,
         words=_words,
+        naloxone_words=_naloxone_words,
+        dose=_dose,
     )
+    env.globals.update(MY_WORD_TABLES=MY_WORD_TABLES)
     env.globals.update(ABOUT_ME_LABELS=views.ABOUT_ME_LABELS, progress_chart=views.progress_chart,
                        GOAL_AREAS=AREA_CHOICES, GOAL_STATUSES=STATUS_CHOICES)
     return env

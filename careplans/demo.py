@@ -6,6 +6,7 @@ All demo accounts use the password `demo-password`. Names are invented.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +15,8 @@ from careplans.policy import Principal
 from careplans.models import User
 from careplans import assessments, commands
 from careplans.assessments import AnswerInput
-from careplans.services import accounts, clients, goals
+from careplans.errors import RuleViolation
+from careplans.services import accounts, choices, clients, goals, prescribing
 
 DEMO_PASSWORD = "demo-password"
 DEMO_USERS = [
@@ -52,8 +54,6 @@ def load_demo(db: Session, today: dt.date | None = None) -> bool:
                                    pronouns="he/him", nhs_number="9434765919", user_id=users["demo-client"].id)
     kerry = clients.create_client(db, kw2, preferred_name="Kerry", date_of_birth=dt.date(1979, 9, 3),
                                   pronouns="she/her", user_id=users["demo-client2"].id)
-    import uuid
-
     clients.assign_staff(db, uuid.UUID(jordan["id"]), users["demo-clinician"].id, "prescriber")
 
     plan = commands.create_plan(db, kw, jordan["id"], today=today)
@@ -98,6 +98,28 @@ def load_demo(db: Session, today: dt.date | None = None) -> bool:
     stopped = shares.create_share(db, client_v, pid, "pharmacy")
     shares.revoke_share(db, client_v, stopped.id)
 
+    # Prescribing: Jordan talked through methadone and wanted it; Dr Morgan approved it,
+    # going ahead past a warning with a reason. Later Jordan asked about the weekly
+    # injection, so his plan waits in the clinician's queue for a review.
+    clinician = as_viewer("demo-clinician")
+    r, _ = choices.add_choice(db, kw, pid, v, {
+        "option": "methadone", "information_given": True, "information_format": "conversation",
+        "discussed_on": (today - dt.timedelta(days=14)).isoformat(),
+        "client_view": "I've been on it before and it kept me steady.", "preference": "preferred",
+        "outcome": "chosen"})
+    v = r.version
+    try:
+        prescribing.decide(db, clinician, pid, _methadone(v))
+    except RuleViolation as exc:  # the rules' warnings, acknowledged with a reason as a clinician would
+        prescribing.decide(db, clinician, pid, _methadone(v, [
+            {"code": w["code"], "reason": "Known to the service: took 40 mg a day steadily last year, with no problems."}
+            for w in exc.warnings]))
+    r, _ = choices.add_choice(db, client_v, pid, v, {
+        "option": "buvidal", "information_given": True, "information_format": "leaflet",
+        "discussed_on": today.isoformat(),
+        "client_view": "I can't get to the chemist every day once I'm back at work.", "preference": "preferred"})
+    v = r.version
+
     plan2 = commands.create_plan(db, kw2, kerry["id"], today=today)
     v2 = goals.patch_plan(db, client2_v, plan2.id, plan2.version, {
         "what_matters": "Keeping my job at the bakery.",
@@ -109,6 +131,16 @@ def load_demo(db: Session, today: dt.date | None = None) -> bool:
         "area": "drug_alcohol_use",
         "status": "active",
     })
+
+    # A third person, without a login of their own, who would like to start buprenorphine:
+    # a second review waiting in the clinician's queue.
+    dee = clients.create_client(db, kw, preferred_name="Dee", date_of_birth=dt.date(1992, 1, 20), pronouns="she/her")
+    clients.assign_staff(db, uuid.UUID(dee["id"]), users["demo-clinician"].id, "prescriber")
+    plan3 = commands.create_plan(db, kw, dee["id"], today=today)
+    choices.add_choice(db, kw, plan3.id, plan3.version, {
+        "option": "buprenorphine", "information_given": True, "information_format": "easy_read",
+        "discussed_on": today.isoformat(), "client_view": "My friend takes it and still has a clear head.",
+        "preference": "preferred"})
     db.flush()
     load_report_demo(db, users, today)
     return True
@@ -259,3 +291,14 @@ def load_report_demo(db: Session, users: dict, today: dt.date, count: int = 28) 
                 feedback.give(db, person, pid, {"listened": 3 + i % 3, "options_explained": 2 + i % 4,
                                                 "plan_is_mine": None if i % 6 == 0 else 4 + i % 2})
     db.flush()
+
+
+def _methadone(plan_version: int, acknowledged: list[dict[str, str]] | None = None) -> dict:
+    return {"plan_version": plan_version, "decision": "approved", "option": "methadone",
+            "product": "methadone_oral_solution", "dose_mg": 40, "frequency": "daily",
+            "supervision": "supervised_consumption", "is_new_start": True,
+            "rationale": "Restarting methadone at the dose that kept Jordan steady last year; daily supervised "
+                         "pick-ups for the first weeks.",
+            "client_explanation": "We agreed methadone, 40 mg a day, taken at the pharmacy for now. "
+                                  "We will look at it again in two weeks.",
+            "acknowledged_warnings": acknowledged or []}

@@ -62,6 +62,7 @@ def history_page(request: Request, db_session: Session, plan_id: str) -> Templat
     def work() -> dict[str, Any]:
         context = load_plan(db_session, viewer, plan_id, audited=False)
         context["versions"] = plain(queries.list_versions(db_session, viewer, plan_id))
+        context["visits"] = plain(queries.list_visits(db_session, viewer, plan_id, audited=False))
         return context
 
     context = transact(db_session, work)
@@ -89,6 +90,8 @@ def compare_page(request: Request, db_session: Session, plan_id: str) -> Templat
         context["errors"] = errors
         # One audit event for the page: the comparison (or, when the form is wrong, the history).
         context["versions"] = plain(queries.list_versions(db_session, viewer, plan_id, audited=bool(errors)))
+        if errors:
+            context["visits"] = plain(queries.list_visits(db_session, viewer, plan_id, audited=False))
         if not errors:
             context["diff"] = plain(queries.diff_versions(db_session, viewer, plan_id, a, b))
         return context
@@ -188,7 +191,7 @@ def who_viewed_page(request: Request, db_session: Session, plan_id: str) -> Temp
 
     def work() -> dict[str, Any]:
         context = load_plan(db_session, viewer, plan_id, audited=False)
-        context["events"] = plain(queries.access_log(db_session, viewer, plan_id))
+        context["looked"] = plain(queries.who_looked(db_session, viewer, plan_id))
         return context
 
     return page("plan/who_viewed.html", **transact(db_session, work))

@@ -14,6 +14,7 @@ from api.controllers.pages_common import (
     agreement_context,
     load_plan,
     page,
+    plain,
     saved_message,
     see_other,
 )
@@ -21,7 +22,7 @@ from api.deps import transact
 from api.forms import Errors, FormData, text
 from api.guards import CASELOAD, MY_PLAN, PLAN_CREATE, principal_of
 from api.security import start_session
-from careplans import commands, policy
+from careplans import audit, commands, policy, queries
 from careplans.errors import LoginFailed, LoginLocked
 from careplans.services import accounts, clients, feedback
 
@@ -108,10 +109,19 @@ def _caseload_order(item: dict[str, Any]) -> tuple:
 @get("/caseload", guards=[CASELOAD], sync_to_thread=True, include_in_schema=False)
 def caseload(request: Request, db_session: Session) -> Template:
     viewer = principal_of(request)
-    result = transact(db_session, lambda: clients.list_clients(db_session, viewer, limit=500))
+    def work() -> tuple[dict[str, Any], dict[str, Any]]:
+        listed = clients.list_clients(db_session, viewer, limit=500)
+        plan_ids = [queries.parse_id(i["plan_id"]) for i in listed["items"] if i.get("plan_id")]
+        news = queries.news_since_last_look(db_session, viewer, plan_ids)
+        if plan_ids:  # what changed in whose plan is plan content: one audit event for the page
+            audit.record(db_session, queries.actor(viewer), "caseload.news.read", detail={"plans": len(plan_ids)})
+        return listed, {pid: plain(n) for pid, n in news.items() if n.items}
+
+    result, news = transact(db_session, work)
     items = sorted(result["items"], key=_caseload_order)
+    names = {i["plan_id"]: i["preferred_name"] for i in items if i.get("plan_id")}
     return page("caseload.html", nav_current="caseload", items=items, total=result["total"],
-                today=dt.date.today().isoformat())
+                today=dt.date.today().isoformat(), news=[(names.get(pid, ""), n) for pid, n in news.items()])
 
 
 @post("/clients/{client_id:str}/plans", guards=[PLAN_CREATE], sync_to_thread=True, include_in_schema=False)
@@ -129,8 +139,12 @@ def my_plan(request: Request, db_session: Session, saved: str | None = None) -> 
         mine = clients.list_clients(db_session, viewer, limit=1)["items"]
         if not mine or not mine[0].get("plan_id"):
             return {"plan": None, "client": mine[0] if mine else None}
-        context = load_plan(db_session, viewer, mine[0]["plan_id"], signatures=True)
-        context["heard_invite"] = feedback.invitation(db_session, viewer, mine[0]["plan_id"])
+        plan_id = mine[0]["plan_id"]
+        # What is new since the last look, read before this page records its own look.
+        news = queries.news_since_last_look(db_session, viewer, [queries.parse_id(plan_id)]).get(str(plan_id))
+        context = load_plan(db_session, viewer, plan_id, signatures=True)
+        context["news"] = plain(news) if news else None
+        context["heard_invite"] = feedback.invitation(db_session, viewer, plan_id)
         return context
 
     context = transact(db_session, work)

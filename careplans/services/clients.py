@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from careplans import audit, document, policy
+from careplans import audit, document, policy, present
 from careplans.policy import Principal, client_scope
 from careplans.errors import InvalidInput, NotFound
 from careplans.models import CaseloadAssignment, Client, Plan, PlanVersion, User
@@ -89,6 +89,13 @@ def list_clients(db: Session, viewer: Principal, limit: int = 50, offset: int = 
             item["plan_version"] = plan.version
             item["agreement_state"] = agreement_state(AgreementFacts(
                 plan.version, plan.client_signed_version, plan.keyworker_signed_version, plan.agreed_version))
+            audience = policy.audience_of(viewer)
+            if audience is not None:
+                words = present.agreement_headline(
+                    {"current_version": plan.version, "client_signed_version": plan.client_signed_version,
+                     "keyworker_signed_version": plan.keyworker_signed_version,
+                     "agreed_version": plan.agreed_version}, policy.visibility(audience), client.preferred_name)
+                item["agreement_headline"], item["agreement_tone"] = words.headline, words.tone
             item["next_review_date"] = reviews.get(plan.id)
         items.append(item)
     return {"items": items, "total": total, "limit": limit, "offset": offset}

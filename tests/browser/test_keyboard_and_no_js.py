@@ -107,7 +107,7 @@ def test_everything_saves_with_javascript_off(new_context, people):
     assert "Give the goal a name" in page.inner_text(".nhsuk-error-summary")
     assert page.input_value("#why") == "So I can sleep at night."  # what was typed is kept
     page.fill("#title", "Sleep through the night")
-    page.check("#area-2")  # physical and psychological health
+    page.check("#area-2")  # my health, body and mind
     page.fill("#step-0-text", "Talk to the GP about sleep")
     page.fill("#step-0-who", "Sam can come with me")
     page.click("button:has-text('Save goal')")
