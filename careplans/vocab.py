@@ -176,3 +176,15 @@ ABOUT_ME = Vocabulary(
 # the option catalogue (careplans/catalogue/options.toml) and are read through
 # careplans.catalogue.load_supervision_modes()/load_frequencies(); this module does not
 # copy them.
+
+# What a plan is about: the person chooses one or several. The treatment options page
+# shows the options for these first (each option in careplans/catalogue/options.toml
+# names the substances it is for).
+SUBSTANCES = Vocabulary(
+    "substance",
+    Term("opioids", "Heroin or other opioids", phrase="heroin or other opioids"),
+    Term("alcohol", "Alcohol", phrase="alcohol"),
+    Term("stimulants", "Cocaine, crack or amphetamines", phrase="cocaine, crack or amphetamines"),
+    Term("cannabis", "Cannabis", phrase="cannabis"),
+    Term("other_drugs", "Other drugs", phrase="other drugs"),
+)
