@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from careplans.policy import Principal
 from careplans.models import User
 from careplans import commands
-from careplans.services import accounts, clients, goals
+from careplans.services import accounts, choices, clients, goals
 
 DEMO_PASSWORD = "demo-password"
 DEMO_USERS = [
@@ -89,12 +89,14 @@ def load_demo(db: Session, today: dt.date | None = None) -> bool:
     v = r.version
     r, _ = goals.add_check_in(db, client_v, pid, g2.id, v, 6, "Only topped up once this fortnight.")
     v = r.version
+    v = choices.set_substances(db, client_v, pid, v, ["opioids"]).version
 
     plan2 = commands.create_plan(db, kw2, kerry["id"], today=today)
     v2 = goals.patch_plan(db, client2_v, plan2.id, plan2.version, {
         "what_matters": "Keeping my job at the bakery.",
         "what_helps": "Appointments after 3pm so I don't miss shifts.",
     }, None).version
+    v2 = choices.set_substances(db, client2_v, plan2.id, v2, ["alcohol"]).version
     goals.add_goal(db, client2_v, plan2.id, v2, {
         "title": "Cut down drinking on work nights",
         "why": "Early starts are hard after a drink.",

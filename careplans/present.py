@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -93,9 +94,11 @@ class PlanView(View):
     prescribing: list[DecisionView]
     staying_safe: StayingSafe | None
     next_review_date: str | None
+    substances: list[str] = msgspec.field(default_factory=list)
+    """What the plan is about (codes of vocab.SUBSTANCES); read with the treatment choices."""
 
 
-class PlanVersionView(PlanView):
+class PlanVersionView(PlanView, kw_only=True):
     author: str | None
     role: str
     at: str
@@ -275,6 +278,7 @@ def present(snap: Snapshot, vis: Visibility) -> PlanView:
             staying_safe=(msgspec.convert(content["staying_safe"], StayingSafe)
                           if content.get("staying_safe") is not None else None),
             next_review_date=content.get("next_review_date"),
+            substances=list(content.get("substances") or []) if vis.shows("choices") else [],
         )
     except msgspec.ValidationError as exc:  # a stored document that does not fit: never user input
         raise document.DocumentShapeError(str(exc)) from exc
@@ -287,13 +291,33 @@ def option_name(code: str) -> str:
     return option.name if option is not None else code.replace("_", " ")
 
 
+def choice_standing(entry: dict[str, Any] | None) -> str:
+    """Where things stand with one option, in a few words, from the latest conversation about it:
+    its outcome, else the preference, else that it was talked about."""
+    if not entry:
+        return "Not talked about yet"
+    if entry.get("outcome"):
+        return vocab.CHOICE_OUTCOMES.words(entry["outcome"])
+    if entry.get("preference") and entry["preference"] != "stated":
+        return vocab.PREFERENCES.words(entry["preference"])
+    return "Talked about"
+
+
+def dose_text(dose: Any) -> str:
+    """A dose in mg as people write it: 16.0 -> "16 mg", 2.5 -> "2.5 mg"."""
+    if dose is None or dose == "":
+        return ""
+    value = float(dose)
+    number = f"{value:.3f}".rstrip("0").rstrip(".") if math.isfinite(value) else str(value)
+    return f"{number or '0'} mg"
+
+
 def decision_summary(decision: dict[str, Any]) -> str:
     """A prescribing decision in plain words, for example
     "Methadone oral solution 60 mg once a day, supervised consumption: approved by Dr Ray (clinician)"."""
     what = decision.get("product_name") or decision.get("option_name") or decision.get("option") or "Medication"
     if decision.get("dose_mg") is not None:
-        dose = decision["dose_mg"]
-        what += f" {int(dose) if float(dose).is_integer() else dose} mg"
+        what += f" {dose_text(decision['dose_mg'])}"
     if decision.get("frequency_name"):
         what += f" {decision['frequency_name'].lower()}"
     if decision.get("supervision_name"):

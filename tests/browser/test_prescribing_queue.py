@@ -37,7 +37,7 @@ def test_clinician_works_the_queue_end_to_end(new_context, people, clinician):
     client.goto(f"/plans/{pid}/choices")
     check(client, "treatment-options", screenshot=True)
     card = client.locator("#option-buvidal")
-    assert "Not talked about yet." in card.inner_text()
+    assert "Not talked about yet" in card.inner_text()
     card.locator("summary").click()
     card.get_by_label("Yes", exact=True).check()
     card.get_by_label("A leaflet", exact=True).check()
