@@ -8,6 +8,8 @@ The pages live in api/controllers/pages_*.py, one module per part of the service
 - pages_options:      talking about treatment options (the choice ledger)
 - pages_prescribing:  the clinician's prescribing queue and review
 - pages_staying_safe: naloxone, needles and syringes, blood-borne viruses, times of higher risk
+- pages_admin:        the administrator's home (staff accounts, clients and their team), adding a
+                      person, "Who works with me", choosing your own password
 
 Forms POST to these HTML routes and redirect (303) on success. Each form carries the plan
 version it started from (`based_on`); when someone else saved first the page shows what
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from api.controllers import (
     pages_about,
+    pages_admin,
     pages_goals,
     pages_options,
     pages_plan,
@@ -27,4 +30,5 @@ from api.controllers import (
 )
 
 PAGE_ROUTES: list = [*pages_session.ROUTES, *pages_plan.ROUTES, *pages_about.ROUTES, *pages_goals.ROUTES,
-                     *pages_options.ROUTES, *pages_prescribing.ROUTES, *pages_staying_safe.ROUTES]
+                     *pages_options.ROUTES, *pages_prescribing.ROUTES, *pages_staying_safe.ROUTES,
+                     *pages_admin.ROUTES]
