@@ -120,7 +120,10 @@ def _choices_context(db: Session, viewer, plan_id: str, unavailable: frozenset[s
     first, rest = options_for_substances(substances, unavailable)
     context["options"] = [row(o, True) for o in first] + [row(o, False) for o in rest]
     context["substances"] = substances
-    context["substance_words"] = [SUBSTANCES.phrase(s) for s in substances]
+    words = [SUBSTANCES.phrase(s) for s in substances]
+    context["substance_words"] = words
+    context["substance_text"] = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}" \
+        if words else ""
     return context
 
 
