@@ -282,7 +282,7 @@ def care_team(db: Session, viewer: Principal) -> list[dict[str, str]]:
         .join(User, User.id == CaseloadAssignment.staff_user_id)
         .join(Client, Client.id == CaseloadAssignment.client_id)
         .where(policy.client_scope(viewer), CaseloadAssignment.ended_at.is_(None), User.is_active.is_(True))
-        .order_by(CaseloadAssignment.relation.desc(), User.display_name)
+        .order_by(CaseloadAssignment.relation, User.display_name)  # keyworker first, then prescriber
     ).all()
     audit.record(db, actor(viewer), "care_team.read", detail={"count": len(rows)})
     return [{"relation": vocab.STAFF_RELATIONS.words(r.relation), "name": r.display_name,
