@@ -58,3 +58,15 @@ def test_an_unknown_substance_is_refused_and_a_reader_cannot_set_it(as_, world):
     r = clinician.client.post(f"/plans/{pid}/substances", data={"substances": "alcohol", "based_on": str(version),
                                                                 "_csrf_token": clinician.csrf})
     assert r.status_code == 403
+
+
+def test_the_json_api_sets_and_returns_what_the_plan_is_about(as_, world):
+    client = as_("client_a")
+    pid = world.plan_ids["a"]
+    version = client.plan(pid)["version"]
+    r = client.patch(f"/api/plans/{pid}", json={"substances": ["opioids", "alcohol"]}, version=version)
+    assert r.status_code == 200, r.text
+    assert r.json()["substances"] == ["opioids", "alcohol"]
+    r = client.patch(f"/api/plans/{pid}", json={"substances": ["booze"]}, version=version + 1)
+    assert r.status_code in (400, 422) and "substances" in r.text
+    assert as_("clinician_a").plan(pid)["substances"] == ["opioids", "alcohol"]
