@@ -11,7 +11,7 @@ Globals for every template:
 - progress_chart(check_ins)  geometry for the SVG progress chart (careplans.views)
 - ABOUT_ME_LABELS, GOAL_AREAS, GOAL_STATUSES  labels for forms
 Filters: date, datetime, fingerprint, voice_label(people), area_words, status_words,
-agreement_words, option_name, yes_no, words(table), possessive (see careplans.views).
+agreement_words, option_name, yes_no, words(table), possessive (see careplans.views); mg (a dose: "16 mg", careplans.present.dose_text).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from markupsafe import Markup, escape
 
 from api.security import CSRF_COOKIE
 from careplans import views, vocab
+from careplans.present import dose_text
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -132,6 +133,7 @@ def make_environment() -> Environment:
         voice_label=views.voice_label,
         possessive=views.possessive,
         option_name=option_name,
+        mg=dose_text,
         yes_no=views.yes_no,
         words=_words,
         naloxone_words=_naloxone_words,

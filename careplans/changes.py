@@ -115,6 +115,9 @@ def derive(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
         elif path == "next_review_date":
             out.append(Change(section="plan", field="next_review_date", kind=_kind(b, a), before=b, after=a,
                               path=path))
+        elif path == "substances":
+            out.append(Change(section="plan", field="substances", kind=_kind(b, a), before=list(b or []),
+                              after=list(a or []), path=path))
         elif path.startswith("goals["):
             goal_id, tail = _split_item(path, "goals")
             if not tail:
@@ -315,6 +318,12 @@ def sentence(change: Change, author: Author, reader: Reader, *, goal_names: Goal
         if k == "removed":
             return f"{subject} removed the next review date"
         return f"{subject} moved the next review date from {long_date(change.before)} to {long_date(change.after)}"
+    if s == "plan" and f == "substances":
+        if not change.after:
+            return f"{subject} cleared what the plan is about"
+        words = [vocab.SUBSTANCES.phrase(code) for code in change.after]
+        listed = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+        return f"{subject} said the plan is about {listed}"
     if s in ("goals", "check_ins"):
         goal = _goal(change, reader, goal_names, goal_areas)
         if s == "check_ins":

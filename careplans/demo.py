@@ -90,6 +90,7 @@ def load_demo(db: Session, today: dt.date | None = None) -> bool:
     v = r.version
     r, _ = goals.add_check_in(db, client_v, pid, g2.id, v, 6, "Only topped up once this fortnight.")
     v = r.version
+    v = choices.set_substances(db, client_v, pid, v, ["opioids"]).version
     v = _demo_assessments(db, client_v, kw, pid, v, today)
     # Jordan shares his plan: a live link for his GP, and a pharmacy link he stopped.
     from careplans import shares
@@ -125,6 +126,7 @@ def load_demo(db: Session, today: dt.date | None = None) -> bool:
         "what_matters": "Keeping my job at the bakery.",
         "what_helps": "Appointments after 3pm so I don't miss shifts.",
     }, None).version
+    v2 = choices.set_substances(db, client2_v, plan2.id, v2, ["alcohol"]).version
     goals.add_goal(db, client2_v, plan2.id, v2, {
         "title": "Cut down drinking on work nights",
         "why": "Early starts are hard after a drink.",

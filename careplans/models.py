@@ -15,7 +15,8 @@ import uuid
 
 from advanced_alchemy.base import DefaultBase, UUIDAuditBase, UUIDBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, LargeBinary, String, Text,
+                        UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 ROLES = ("client", "keyworker", "clinician", "auditor", "admin")
@@ -38,6 +39,9 @@ class User(UUIDAuditBase):
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     # Diamorphine for addiction may only be prescribed under a Home Office licence.
     home_office_licence: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Set when an administrator gives a temporary password (shown to them once, stored only
+    # as a hash): the person chooses their own at their next login.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Client(UUIDAuditBase):
@@ -46,7 +50,9 @@ class Client(UUIDAuditBase):
     client_reference: Mapped[str] = mapped_column(String(16), unique=True)
     preferred_name: Mapped[str] = mapped_column(String(120))
     pronouns: Mapped[str | None] = mapped_column(String(40), default=None)
-    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    # Optional: an administrator adds a person by name, pronouns and NHS number; their
+    # keyworker records the date of birth.
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date, default=None)
     nhs_number: Mapped[str | None] = mapped_column(String(10), default=None)
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), unique=True, default=None)
     # NDTMS dates, kept so an extract can be built later.

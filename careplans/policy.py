@@ -31,7 +31,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, and_, exists, false, select, true
 
 from careplans.errors import InvalidInput, NotAllowed
-from careplans.models import AssessmentAnswer, CaseloadAssignment, Client, Plan
+from careplans.models import AssessmentAnswer, CaseloadAssignment, Client, Plan, User
 from careplans.plan_document import Author
 
 CLIENT, KEYWORKER, CLINICIAN, AUDITOR, ADMIN = "client", "keyworker", "clinician", "auditor", "admin"
@@ -63,6 +63,13 @@ ACTIONS: dict[str, frozenset[str]] = {
     "clients.read": frozenset({CLIENT, KEYWORKER, CLINICIAN, ADMIN}),
     "caseload.read": frozenset({KEYWORKER}),         # the keyworker's caseload page
     "my_plan.read": frozenset({CLIENT}),             # the client's own start page
+    "care_team.read": frozenset({CLIENT}),           # "who works with me": my keyworker and clinician
+    "clients.assign": frozenset({ADMIN}),            # assign or reassign a client's keyworker and clinician
+    # staff accounts (administrators: people and access, never care)
+    "staff.list": frozenset({ADMIN}),
+    "staff.create": frozenset({ADMIN}),
+    "staff.deactivate": frozenset({ADMIN}),          # their open sessions end at once
+    "staff.reset_password": frozenset({ADMIN}),      # a temporary password, shown once, stored as a hash
     # plans
     "plans.create": frozenset({KEYWORKER}),
     "plans.read": frozenset({CLIENT, KEYWORKER, CLINICIAN}),
@@ -155,6 +162,19 @@ def plan_scope(principal: Principal, purpose: PlanPurpose = "read") -> ColumnEle
     if principal.role == CLINICIAN and purpose in ("read", "prescribe"):
         return _assigned(principal, Plan.client_id, "prescriber")
     return false()
+
+
+def staff_scope(principal: Principal) -> ColumnElement[bool]:
+    """Accounts an administrator manages: every account (staff and the login accounts of
+    clients they added); nobody else reaches another person's account."""
+    if principal.role == ADMIN:
+        return true()
+    return false()
+
+
+def assignable_roles(relation: str) -> frozenset[str]:
+    """Who can hold a caseload relation: a keyworker for "keyworker", a clinician for "prescriber"."""
+    return frozenset({role for role, rel in RELATION_FOR_ROLE.items() if rel == relation})
 
 
 def audit_event_scope(principal: Principal) -> ColumnElement[bool]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -109,6 +110,8 @@ class PlanView(View):
     staying_safe: StayingSafe | None
     next_review_date: str | None
     label: str = ""  # this version and its short fingerprint: "v7 · 3f9a 21c0"
+    substances: list[str] = msgspec.field(default_factory=list)
+    """What the plan is about (codes of vocab.SUBSTANCES); read with the treatment choices."""
 
 
 class PlanVersionView(PlanView, kw_only=True):
@@ -305,6 +308,7 @@ def present(snap: Snapshot, vis: Visibility, reader_id: str | None = None) -> Pl
                           if content.get("staying_safe") is not None else None),
             next_review_date=content.get("next_review_date"),
             label=fingerprint_label(snap.version, snap.fingerprint),
+            substances=list(content.get("substances") or []) if vis.shows("choices") else [],
         )
     except msgspec.ValidationError as exc:  # a stored document that does not fit: never user input
         raise document.DocumentShapeError(str(exc)) from exc
@@ -446,6 +450,27 @@ def agreement_headline(state_facts: dict[str, Any], vis: Visibility, client_name
 def option_name(code: str) -> str:
     option = option_by_code(code) if code else None
     return option.name if option is not None else code.replace("_", " ")
+
+
+def choice_standing(entry: dict[str, Any] | None) -> str:
+    """Where things stand with one option, in a few words, from the latest conversation about it:
+    its outcome, else the preference, else that it was talked about."""
+    if not entry:
+        return "Not talked about yet"
+    if entry.get("outcome"):
+        return vocab.CHOICE_OUTCOMES.words(entry["outcome"])
+    if entry.get("preference") and entry["preference"] != "stated":
+        return vocab.PREFERENCES.words(entry["preference"])
+    return "Talked about"
+
+
+def dose_text(dose: Any) -> str:
+    """A dose in mg as people write it: 16.0 -> "16 mg", 2.5 -> "2.5 mg"."""
+    if dose is None or dose == "":
+        return ""
+    value = float(dose)
+    number = f"{value:.3f}".rstrip("0").rstrip(".") if math.isfinite(value) else str(value)
+    return f"{number or '0'} mg"
 
 
 def decision_summary(decision: dict[str, Any]) -> str:

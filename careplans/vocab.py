@@ -251,3 +251,15 @@ ASSESSMENT_STATUSES = Vocabulary(
     Term("in_progress", "Saved part-way"),
     Term("complete", "Finished"),
 )
+
+# What a plan is about: the person chooses one or several. The treatment options page
+# shows the options for these first (each option in careplans/catalogue/options.toml
+# names the substances it is for).
+SUBSTANCES = Vocabulary(
+    "substance",
+    Term("opioids", "Heroin or other opioids", phrase="heroin or other opioids"),
+    Term("alcohol", "Alcohol", phrase="alcohol"),
+    Term("stimulants", "Cocaine, crack or amphetamines", phrase="cocaine, crack or amphetamines"),
+    Term("cannabis", "Cannabis", phrase="cannabis"),
+    Term("other_drugs", "Other drugs", phrase="other drugs"),
+)

@@ -12,6 +12,8 @@ The pages live in api/controllers/pages_*.py, one module per part of the service
 - pages_assessments:  questionnaires one part at a time, who sees each answer, outcomes over time
 - pages_reports:      the auditor's reports (checklists, service figures, sample, "was I heard?", audit log)
                       and the client's "was I heard?" questions
+- pages_admin:        the administrator's home (staff accounts, clients and their team), adding a
+                      person, "Who works with me", choosing your own password
 
 Forms POST to these HTML routes and redirect (303) on success. Each form carries the plan
 version it started from (`based_on`); when someone else saved first the page shows what
@@ -23,6 +25,7 @@ from __future__ import annotations
 from api.controllers import (
     pages_about,
     pages_assessments,
+    pages_admin,
     pages_goals,
     pages_options,
     pages_plan,
@@ -35,4 +38,4 @@ from api.controllers import (
 
 PAGE_ROUTES: list = [*pages_session.ROUTES, *pages_plan.ROUTES, *pages_about.ROUTES, *pages_goals.ROUTES,
                      *pages_options.ROUTES, *pages_prescribing.ROUTES, *pages_staying_safe.ROUTES,
-                     *pages_shares.ROUTES, *pages_assessments.ROUTES, *pages_reports.ROUTES]
+                     *pages_shares.ROUTES, *pages_assessments.ROUTES, *pages_reports.ROUTES, *pages_admin.ROUTES]

@@ -38,6 +38,7 @@ SAVED_MESSAGES = {
 # one set for the three, as when they were one module.
 SAVED = {
     "choice": "What you talked about is saved in the plan.",
+    "substances": "What the plan is about is saved. The options for it are listed first.",
     "staying-safe": "Staying safe is saved.",
     "nothing": "Nothing had changed, so no new version was made.",
     "decision": "The prescribing decision is saved against that plan version.",

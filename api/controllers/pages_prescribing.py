@@ -45,6 +45,10 @@ FLAG_LABELS = [
     ("pregnant", "Pregnant"),
     ("severe_hepatic_impairment", "Severe liver impairment"),
     ("cardiac_risk", "Heart or liver disease, electrolyte problems, or QT-prolonging or CYP3A4-inhibiting drugs"),
+    ("on_opioid_treatment", "Taking methadone, buprenorphine or another opioid medicine now"),
+    ("withdrawal_seizures_or_dt_history", "Has had alcohol withdrawal seizures or delirium tremens"),
+    ("inpatient_withdrawal", "Alcohol withdrawal planned as an inpatient"),
+    ("withdrawal_symptoms", "Has alcohol withdrawal symptoms now, or needs immediate withdrawal"),
 ]
 NUMBER_FIELDS = [
     ("previous_dose_mg", "Daily dose before this change (mg)", float),
@@ -56,6 +60,11 @@ NUMBER_FIELDS = [
     ("hours_since_last_short_acting_opioid", "Hours since the last short-acting opioid", float),
     ("current_sublingual_buprenorphine_mg", "Current daily sublingual buprenorphine dose (mg)", float),
     ("qtc_ms", "Most recent QTc (ms)", float),
+    ("sadq_score", "SADQ score (alcohol dependence, 0 to 60)", int),
+    ("weight_kg", "Weight (kg)", float),
+    ("age_years", "Age (years)", int),
+    ("hours_since_last_drink", "Hours since the last alcoholic drink", float),
+    ("alcohol_g_per_day", "Usual alcohol a day, in grams (1 UK unit is 8 g)", float),
 ]
 
 

@@ -27,7 +27,8 @@ from careplans.errors import LoginFailed, LoginLocked
 from careplans.services import accounts, clients, feedback
 
 # Each person's start page: the first whose action the policy gives them.
-START_PAGES = (("my_plan.read", "/my-plan"), ("caseload.read", "/caseload"), ("audit.reports", "/audit"))
+START_PAGES = (("my_plan.read", "/my-plan"), ("caseload.read", "/caseload"), ("audit.reports", "/audit"),
+               ("staff.list", "/admin"))
 
 
 def safe_next(value: str) -> str:
@@ -70,13 +71,15 @@ def login_submit(request: Request, db_session: Session, data: FormData) -> Templ
     if not errors:
         try:
             user = transact(db_session, lambda: accounts.authenticate(db_session, username, password))
+            must_change = bool(user.must_change_password)
         except LoginLocked as exc:
             errors.add("username", exc.detail)
         except LoginFailed:
             errors.add("username", "The username or password is not right. Check them and try again.")
         else:
             start_session(request, user)
-            return see_other(nxt)
+            # A temporary password from an administrator: the person chooses their own first.
+            return see_other("/account/password" if must_change else nxt)
     return page("login.html", status_code=401 if "username" in errors and username and password else 422,
                 next=nxt, errors=errors, username=username, logged_out=False)
 

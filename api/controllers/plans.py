@@ -31,7 +31,7 @@ def patch_plan(request: Request, db_session: Session, plan_id: str, data: PlanPa
     body = to_plain(data)
     result = transact(db_session, lambda: goals.patch_plan(
         db_session, principal, plan_id, based_on, body.get("about_me"), body.get("staying_safe"),
-        body.get("next_review_date", goals.NOT_SENT)))
+        body.get("next_review_date", goals.NOT_SENT), body.get("substances", goals.NOT_SENT)))
     return Response(result.plan, headers=etag(result.version))
 
 

@@ -123,10 +123,14 @@ def test_every_page_passes_axe(new_context, people, fill_plan, staff):
     assert response.status == 403
     check(clinician, "forbidden")
 
-    for role, home in (("auditor", "/audit"), ("admin", "/home")):  # the auditor's home is their reports
+    for role, home in (("auditor", "/audit"), ("admin", "/admin")):  # the auditor's home is their reports
         page = new_context().new_page()
         log_in(page, staff[role], home)
         check(page, f"{role}-home")
+        if role == "admin":  # the administrator's pages (their forms are driven in test_phone_options_and_admin)
+            for path, name in (("/admin/staff/new", "admin-add-staff"), ("/clients/new", "admin-add-client")):
+                page.goto(path)
+                check(page, name)
         response = page.goto(f"/plans/{pid}")  # their role reads no plans at all (403 for any id)
         assert response.status == 403 and people.client_name not in page.inner_text("main")
 
