@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, pass_context
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.utils.scope.state import ScopeState
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig

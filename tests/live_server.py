@@ -59,3 +59,6 @@ def live_server(database_url: str, secret_key: str, workers: int = 1) -> Iterato
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()

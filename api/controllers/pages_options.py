@@ -27,6 +27,8 @@ from careplans.errors import InvalidInput, VersionConflict
 from careplans import queries
 from careplans.present import choice_summary
 from careplans.services import choices
+from litestar.params import FromPath, FromQuery
+from api.deps import DbSession
 
 FORMAT_LABELS = [
     ("conversation", "Talking it through"),
@@ -120,7 +122,7 @@ def _choices_page(context: dict, *, status_code: int = 200, errors: Errors | Non
 
 
 @get("/plans/{plan_id:str}/choices", guards=[READERS], sync_to_thread=True, include_in_schema=False)
-def choices_page(request: Request, db_session: Session, plan_id: str, saved: str | None = None) -> Template:
+def choices_page(request: Request, db_session: DbSession, plan_id: FromPath[str], saved: FromQuery[str | None] = None) -> Template:
     viewer = principal_of(request)
     unavailable = _unavailable(request)
     context = transact(db_session, lambda: _choices_context(db_session, viewer, plan_id, unavailable))
@@ -128,7 +130,7 @@ def choices_page(request: Request, db_session: Session, plan_id: str, saved: str
 
 
 @post("/plans/{plan_id:str}/choices/{option:str}", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
-def choice_submit(request: Request, db_session: Session, plan_id: str, option: str,
+def choice_submit(request: Request, db_session: DbSession, plan_id: FromPath[str], option: FromPath[str],
                   data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     unavailable = _unavailable(request)
