@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.security.session_auth import SessionAuth
 
 from api import security, templating
+from api.input_guard import InputGuardMiddleware
 from api.controllers import choices as choice_routes
 from api.controllers import pages as page_routes
 from api.controllers import audit as audit_routes
@@ -105,6 +106,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_app_init=[auth.on_app_init],
         middleware=[
             DefineMiddleware(security.OriginCheckMiddleware, allowed_hosts=settings.allowed_hosts),
+            # Before CSRF, which parses form bodies: sizes, field counts, UTF-8, depth, text, types.
+            DefineMiddleware(InputGuardMiddleware),
             DefineMiddleware(security.SessionCSRFMiddleware, config=csrf),
         ],
         # Litestar matches the whole Host header, port included.

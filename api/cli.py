@@ -93,6 +93,23 @@ def create_user(username: str, role: str, display_name: str, home_office_licence
         click.echo(f"created {role} {username} ({user.id})")
 
 
+@main.command()
+@click.argument("username")
+def unlock(username: str) -> None:
+    """Clear a person's login delays so they can try again now (recorded in the audit log)."""
+    from careplans.audit import Actor
+    from careplans.errors import DomainError
+    from careplans.services.accounts import unlock as clear
+
+    with _session(_settings()) as session:
+        try:
+            cleared = clear(session, Actor(None, "operator"), username)
+        except DomainError as exc:
+            raise click.ClickException(exc.detail) from exc
+        session.commit()
+    click.echo(f"{username} can try to log in again now ({cleared} delays cleared)")
+
+
 @main.group()
 def audit() -> None:
     """The audit log."""

@@ -24,10 +24,12 @@ TITLES = {
     405: "Method not allowed",
     409: "Conflict",
     412: "Precondition failed",
+    413: "Too large",
     422: "Check what you entered",
     428: "Say which version you started from",
     429: "Too many attempts",
     500: "Something went wrong on our side",
+    503: "Not available just now",
 }
 
 _FIELD_RE = re.compile(r"`\$\.([^`]+)`")
@@ -82,7 +84,7 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
     if _wants_html(request):
         if isinstance(exc, NotAuthorizedException):
             return Redirect(path=f"/login?next={request.url.path}")
-        return _html(request, status, exc.detail)
+        return _html(request, status, detail or TITLES.get(status, "Error"))
     return problem(status, detail or TITLES.get(status, "Error"))
 
 
@@ -97,7 +99,10 @@ def handle_domain(request: Request, exc: DomainError) -> Response:
         return problem(422, exc.detail, errors=exc.errors)
     extra = {k: v for k, v in {"errors": getattr(exc, "errors", None),
                                 "warnings": getattr(exc, "warnings", None)}.items() if v}
-    return problem(status, exc.detail, **extra)
+    response = problem(status, exc.detail, **extra)
+    if (retry_after := getattr(exc, "retry_after", None)) is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def handle_internal(request: Request, exc: Exception) -> Response:

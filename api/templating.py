@@ -97,6 +97,19 @@ def _words(value: Any, table: str) -> str:
     return views.words(value, WORD_TABLES[table])
 
 
+def bdi(value: Any) -> Markup:
+    """Text a person typed, isolated so its direction cannot reorder the words around it."""
+    return Markup('<bdi>{}</bdi>').format("" if value is None else value)
+
+
+def bdi_possessive(name: Any) -> Markup:
+    """“<bdi>Sam</bdi>’s”: the possessive of a name, the name isolated (never in <title>)."""
+    name = str(name or "").strip()
+    if not name:
+        return Markup("the client’s")
+    return Markup('<bdi>{}</bdi>{}').format(name, "’" if name.endswith("s") else "’s")
+
+
 def make_environment() -> Environment:
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(str(TEMPLATES)), PackageLoader("nhsuk_frontend_jinja", "templates")]),
@@ -115,6 +128,8 @@ def make_environment() -> Environment:
         agreement_words=views.agreement_words,
         voice_label=views.voice_label,
         possessive=views.possessive,
+        bdi=bdi,
+        bdi_possessive=bdi_possessive,
         option_name=option_name,
         yes_no=views.yes_no,
         words=_words,

@@ -76,6 +76,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "audit.events": frozenset({AUDITOR}),
     "audit.prescribing": frozenset({AUDITOR}),
     "audit.verify": frozenset({AUDITOR, ADMIN}),
+    # accounts
+    "staff.unlock": frozenset({ADMIN}),                # clear login delays so a person can try again now
 }
 
 

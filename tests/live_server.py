@@ -41,7 +41,7 @@ def live_server(database_url: str, secret_key: str, workers: int = 1) -> Iterato
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a shared, busy machine can take a while
         while True:
             try:
                 if httpx.get(base + "/health", timeout=2).status_code == 200:
@@ -49,6 +49,10 @@ def live_server(database_url: str, secret_key: str, workers: int = 1) -> Iterato
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
+                # Stop it first: worker processes hold stderr open, so reading it from a
+                # running server would wait for ever.
+                proc.kill()
+                proc.wait()
                 err = proc.stderr.read().decode() if proc.stderr else ""
                 raise RuntimeError(f"server did not start: {err[-2000:]}")
             time.sleep(0.2)

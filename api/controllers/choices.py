@@ -78,7 +78,7 @@ def create_decision(request: Request, db_session: DbSession, plan_id: FromPath[s
 def audit_prescribing(
     request: Request,
     db_session: DbSession,
-    after: Annotated[int, QueryParameter(ge=0)] = 0,
+    after: Annotated[int, QueryParameter(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
 ) -> AuditDecisions:
     principal = principal_of(request)

@@ -22,7 +22,7 @@ def list_clients(
     request: Request,
     db_session: DbSession,
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    offset: Annotated[int, QueryParameter(ge=0, le=2**31 - 1)] = 0,
 ) -> ClientList:
     principal = principal_of(request)
     return out(transact(db_session, lambda: clients.list_clients(db_session, principal, limit, offset)), ClientList)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from api.controllers import (
     pages_about,
+    pages_admin_unlock,
     pages_goals,
     pages_options,
     pages_plan,
@@ -27,4 +28,5 @@ from api.controllers import (
 )
 
 PAGE_ROUTES: list = [*pages_session.ROUTES, *pages_plan.ROUTES, *pages_about.ROUTES, *pages_goals.ROUTES,
-                     *pages_options.ROUTES, *pages_prescribing.ROUTES, *pages_staying_safe.ROUTES]
+                     *pages_options.ROUTES, *pages_prescribing.ROUTES, *pages_staying_safe.ROUTES,
+                     *pages_admin_unlock.ROUTES]

@@ -70,9 +70,14 @@ def login_submit(request: Request, db_session: DbSession, data: FormData) -> Tem
         errors.add("password", "Passwords are 1,024 characters or fewer.")
     if not errors:
         try:
-            user = transact(db_session, lambda: accounts.authenticate(db_session, username, password))
+            address = request.client.host if request.client else None
+            user = transact(db_session, lambda: accounts.authenticate(db_session, username, password,
+                                                                      address=address))
         except LoginLocked as exc:
             errors.add("username", exc.detail)
+            headers = {"Retry-After": str(getattr(exc, "retry_after", 60))}
+            return Template(template_name="login.html", status_code=429, headers=headers,
+                            context={"next": nxt, "errors": errors, "username": username, "logged_out": False})
         except LoginFailed:
             errors.add("username", "The username or password is not right. Check them and try again.")
         else:

@@ -57,8 +57,8 @@ def diff(
     request: Request,
     db_session: DbSession,
     plan_id: FromPath[str],
-    from_version: Annotated[int, QueryParameter(name="from", ge=1)],
-    to_version: Annotated[int, QueryParameter(name="to", ge=1)],
+    from_version: Annotated[int, QueryParameter(name="from", ge=1, le=2**31 - 1)],
+    to_version: Annotated[int, QueryParameter(name="to", ge=1, le=2**31 - 1)],
 ) -> DiffView:
     principal = principal_of(request)
     return transact(db_session, lambda: queries.diff_versions(db_session, principal, plan_id, from_version,

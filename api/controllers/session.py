@@ -21,7 +21,8 @@ def me_view(user_id, username: str | None, role: str, display_name: str) -> Me:
 @post("/api/session", sync_to_thread=True, exclude_from_auth=True, exclude_from_csrf=True, tags=["session"],
       summary="Log in")
 def login(request: Request, db_session: DbSession, data: JSONBody[LoginRequest]) -> Response[LoginResult]:
-    user = transact(db_session, lambda: accounts.authenticate(db_session, data.username, data.password))
+    user = transact(db_session, lambda: accounts.authenticate(
+        db_session, data.username, data.password, address=request.client.host if request.client else None))
     start_session(request, user)
     settings = request.app.state.settings
     token, cookie = new_csrf_cookie(settings.secret_key, settings.secure_cookies)
