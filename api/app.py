@@ -34,7 +34,7 @@ CSP = (
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),  # no-referrer makes browsers send `Origin: null`
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         secure=settings.secure_cookies,
     )
     auth = SessionAuth(
-        retrieve_user_handler=security.make_retrieve_user(alchemy),
+        retrieve_user_handler=security.make_retrieve_user(alchemy, settings.session_max_hours * 3600),
         session_backend_config=session_config,
         exclude=["^/health$", "^/health/live$", "^/schema", "^/static/", "^/login$", "^/s/", "^/favicon.ico$"],
     )
@@ -105,7 +105,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[SQLAlchemyPlugin(config=alchemy)],
         on_app_init=[auth.on_app_init],
         middleware=[
-            DefineMiddleware(security.OriginCheckMiddleware, allowed_hosts=settings.allowed_hosts),
+            DefineMiddleware(security.OriginCheckMiddleware, allowed_hosts=settings.allowed_hosts,
+                             allowed_origins=settings.allowed_origins),
             # Before CSRF, which parses form bodies: sizes, field counts, UTF-8, depth, text, types.
             DefineMiddleware(InputGuardMiddleware),
             DefineMiddleware(security.SessionCSRFMiddleware, config=csrf),
@@ -115,7 +116,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *settings.allowed_hosts, *(f"{h}:{settings.port}" for h in settings.allowed_hosts)]),
         before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        openapi_config=OpenAPIConfig(title="careplans", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(title="careplans", version="0.1.0", path="/schema") if settings.openapi else None,
+        on_startup=[security.start_cleanup(session_config, alchemy, settings.session_cleanup_minutes)],
+        on_shutdown=[security.stop_cleanup],
         debug=False,
     )
     app.state.settings = settings
