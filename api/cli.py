@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
+from typing import Iterator
 
 import click
 
@@ -17,12 +19,19 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from exc
 
 
-def _session(settings: Settings):
+@contextmanager
+def _session(settings: Settings) -> Iterator:
+    """A database session; its engine (and every connection) is closed afterwards."""
     from sqlalchemy.orm import Session
 
     from careplans.db import make_engine
 
-    return Session(make_engine(settings.database_url), expire_on_commit=False)
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 @click.group()

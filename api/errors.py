@@ -11,6 +11,8 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Validatio
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from sqlalchemy.exc import OperationalError
+
 from careplans.errors import DomainError, InvalidInput, VersionConflict
 
 log = logging.getLogger("careplans")
@@ -124,8 +126,27 @@ def _html(request: Request, status: int, detail: str) -> Response:
         return Response(f"{TITLES.get(status, 'Error')}: {detail}", status_code=status, media_type=MediaType.TEXT)
 
 
+RETRY_AFTER_SECONDS = 5
+
+
+def handle_database_unavailable(request: Request, exc: OperationalError) -> Response:
+    """The database refused or went away (connection refused, reset, server restarting):
+    503 with Retry-After, not 500. The transaction did not commit, so nothing was saved
+    and nothing acknowledged is lost; the pool reconnects by itself when the database returns."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc.orig).__name__)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    detail = "The service cannot reach its database just now. Nothing was saved; try again in a few seconds."
+    if _wants_html(request):
+        response = _html(request, 503, detail)
+    else:
+        response = problem(503, detail)
+    response.headers.update(headers)
+    return response
+
+
 EXCEPTION_HANDLERS = {
     HTTPException: handle_http,
     DomainError: handle_domain,
+    OperationalError: handle_database_unavailable,
     Exception: handle_internal,
 }
