@@ -227,12 +227,13 @@ def start_cleanup(session_config: DatabaseSessionConfig, alchemy: SQLAlchemySync
 
         async def loop() -> None:
             while True:
+                # Wait first: start-up is busy enough (and tests set up data then).
+                await asyncio.sleep(max(minutes * 60, 1))
                 try:
                     await backend.delete_expired()
                     await async_(delete_spent_throttles)()
                 except Exception as exc:  # noqa: BLE001 - the database may be away; try next time
                     log.warning("session cleanup failed: %s", type(exc).__name__)
-                await asyncio.sleep(minutes * 60)
 
         app.state.cleanup_task = asyncio.create_task(loop())
 

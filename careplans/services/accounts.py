@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from careplans import audit
 from careplans.services import throttle
 from careplans.audit import Actor
-from careplans.errors import AlreadyExists, InvalidInput, LoginFailed, LoginThrottled, NotFound
+from careplans.errors import AlreadyExists, InvalidInput, LoginFailed, LoginThrottled
 from careplans.models import ROLES, User, utcnow
 from careplans.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 
@@ -76,10 +76,11 @@ def unlock(db: Session, actor: Actor, username: str) -> int:
     """Let a person try again now: forget the delays on their username, from every address.
     Who may do this is the policy's `staff.unlock`, checked at the edge."""
     user = db.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    if user is None:
-        raise NotFound("There is no account with that username.")
+    # Delays are kept per username as typed, whether or not the account exists.
     cleared = throttle.unlock(db, username)
-    user.failed_logins = 0
-    user.locked_until = None
-    audit.record(db, actor, "login.unlock", detail={"user_id": str(user.id), "keys": cleared})
+    if user is not None:
+        user.failed_logins = 0
+        user.locked_until = None
+    audit.record(db, actor, "login.unlock",
+                 detail={"user_id": str(user.id) if user else None, "keys": cleared})
     return cleared

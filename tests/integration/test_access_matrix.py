@@ -47,6 +47,7 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
         "decision": "approved", "rationale": "Matrix", "client_explanation": "Matrix"},
     ("POST", "/api/plans/{plan_id:str}/shares"): {"audience": "gp", "expires_at": "2030-01-01T00:00:00+00:00"},
     ("POST", "/api/plans/{plan_id:str}/assessments"): {"questionnaire": "barc10", "answers": []},
+    ("POST", "/api/staff/unlock"): {"username": "nobody-in-particular"},
 }
 QUERY = {
     "/api/plans/{plan_id:str}/diff": "?from=1&to=1",
