@@ -38,6 +38,9 @@ def rewrite(path: Path) -> None:
             ann = ast.get_source_segment(src, a.annotation)
             start, end = pos(a.annotation.lineno, a.annotation.col_offset), pos(a.annotation.end_lineno, a.annotation.end_col_offset)
             new = None
+            if ann.startswith(("FromPath", "FromQuery", "JSONBody", "DbSession")) or re.search(
+                    r"(Path|Query)Parameter\(", ann):
+                continue  # already explicit: running twice changes nothing
             if a.arg == "db_session":
                 new = "DbSession"; used.add("DbSession")
             elif a.arg == "data":
