@@ -18,7 +18,7 @@ def me_view(user_id, username: str | None, role: str, display_name: str) -> Me:
     return Me(id=str(user_id), username=username, role=role, display_name=display_name)
 
 
-@post("/api/session", sync_to_thread=True, exclude_from_auth=True, exclude_from_csrf=True, tags=["session"],
+@post("/api/session", sync_to_thread=True, exclude_from_auth=True, exclude_from_csrf=True, tags=["session"], status_code=200,
       summary="Log in")
 def login(request: Request, db_session: DbSession, data: JSONBody[LoginRequest]) -> Response[LoginResult]:
     user = transact(db_session, lambda: accounts.authenticate(

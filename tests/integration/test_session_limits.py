@@ -68,3 +68,9 @@ def test_schema_is_off_in_production_by_default():
     assert Settings.from_env(env).openapi is False
     assert Settings.from_env({**env, "CAREPLANS_OPENAPI": "on"}).openapi is True
     assert Settings.from_env({}).openapi is True
+
+
+def test_openapi_documents_login_as_200(http):
+    schema = http.get("/schema/openapi.json").json()
+    responses = schema["paths"]["/api/session"]["post"]["responses"]
+    assert "200" in responses and "201" not in responses, list(responses)
