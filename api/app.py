@@ -60,6 +60,11 @@ async def add_security_headers(message, scope) -> None:
     message["headers"] = headers
 
 
+def dispose_engine(app: Litestar) -> None:
+    """Close every pooled connection when the app stops (an app made per test must not leak them)."""
+    app.state.engine.dispose()
+
+
 API_ROUTES = [
     session_routes.login, session_routes.logout, session_routes.me, session_routes.health, session_routes.live,
     client_routes.list_clients, client_routes.create_client, client_routes.get_client, client_routes.create_plan,
@@ -118,7 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="careplans", version="0.1.0", path="/schema") if settings.openapi else None,
         on_startup=[security.start_cleanup(session_config, alchemy, settings.session_cleanup_minutes)],
-        on_shutdown=[security.stop_cleanup],
+        on_shutdown=[security.stop_cleanup, dispose_engine],
         debug=False,
     )
     app.state.settings = settings
