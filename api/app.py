@@ -13,6 +13,7 @@ from litestar.security.session_auth import SessionAuth
 
 from api import security, templating
 from api.controllers import assessments as assessment_routes
+from api.input_guard import InputGuardMiddleware
 from api.controllers import choices as choice_routes
 from api.controllers import pages as page_routes
 from api.controllers import audit as audit_routes
@@ -38,7 +39,7 @@ CSP = (
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),  # no-referrer makes browsers send `Origin: null`
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
@@ -62,6 +63,11 @@ async def add_security_headers(message, scope) -> None:
         headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
         headers.append((b"cache-control", b"no-store"))
     message["headers"] = headers
+
+
+def dispose_engine(app: Litestar) -> None:
+    """Close every pooled connection when the app stops (an app made per test must not leak them)."""
+    app.state.engine.dispose()
 
 
 API_ROUTES = [
@@ -94,7 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         secure=settings.secure_cookies,
     )
     auth = SessionAuth(
-        retrieve_user_handler=security.make_retrieve_user(alchemy),
+        retrieve_user_handler=security.make_retrieve_user(alchemy, settings.session_max_hours * 3600),
         session_backend_config=session_config,
         exclude=["^/health$", "^/health/live$", "^/schema", "^/static/", "^/login$", "^/s/", "^/favicon.ico$"],
     )
@@ -113,7 +119,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[SQLAlchemyPlugin(config=alchemy)],
         on_app_init=[auth.on_app_init],
         middleware=[
-            DefineMiddleware(security.OriginCheckMiddleware, allowed_hosts=settings.allowed_hosts),
+            DefineMiddleware(security.OriginCheckMiddleware, allowed_hosts=settings.allowed_hosts,
+                             allowed_origins=settings.allowed_origins),
+            # Before CSRF, which parses form bodies: sizes, field counts, UTF-8, depth, text, types.
+            DefineMiddleware(InputGuardMiddleware),
             DefineMiddleware(security.SessionCSRFMiddleware, config=csrf),
         ],
         # Litestar matches the whole Host header, port included.
@@ -121,8 +130,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *settings.allowed_hosts, *(f"{h}:{settings.port}" for h in settings.allowed_hosts)]),
         before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        openapi_config=OpenAPIConfig(title="careplans", version="0.1.0", path="/schema"),
-        on_shutdown=[pdf.shutdown],
+        openapi_config=OpenAPIConfig(title="careplans", version="0.1.0", path="/schema") if settings.openapi else None,
+        on_startup=[security.start_cleanup(session_config, alchemy, settings.session_cleanup_minutes)],
+        on_shutdown=[pdf.shutdown, security.stop_cleanup, dispose_engine],
         debug=False,
     )
     app.state.settings = settings

@@ -126,7 +126,7 @@ class CheckInCreate(Input):
 
 
 class AgreementCreate(Input):
-    version: Annotated[int, Meta(ge=1)]
+    version: Annotated[int, Meta(ge=1, le=2**31 - 1)]
     statement: LongText | None = None
 
 

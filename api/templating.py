@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, pass_context
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.utils.scope.state import ScopeState
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -114,6 +114,19 @@ def _dose(mg: Any) -> str:
     return dose_text(mg)
 
 
+def bdi(value: Any) -> Markup:
+    """Text a person typed, isolated so its direction cannot reorder the words around it."""
+    return Markup('<bdi>{}</bdi>').format("" if value is None else value)
+
+
+def bdi_possessive(name: Any) -> Markup:
+    """“<bdi>Sam</bdi>’s”: the possessive of a name, the name isolated (never in <title>)."""
+    name = str(name or "").strip()
+    if not name:
+        return Markup("the client’s")
+    return Markup('<bdi>{}</bdi>{}').format(name, "’" if name.endswith("s") else "’s")
+
+
 def make_environment() -> Environment:
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(str(TEMPLATES)), PackageLoader("nhsuk_frontend_jinja", "templates")]),
@@ -132,6 +145,8 @@ def make_environment() -> Environment:
         agreement_words=views.agreement_words,
         voice_label=views.voice_label,
         possessive=views.possessive,
+        bdi=bdi,
+        bdi_possessive=bdi_possessive,
         option_name=option_name,
         mg=dose_text,
         yes_no=views.yes_no,

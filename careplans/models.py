@@ -360,3 +360,19 @@ class FeedbackResponse(UUIDBase):
     pass_on: Mapped[bool] = mapped_column(Boolean, default=False)
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
     answered_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, index=True)
+
+
+class LoginThrottle(DefaultBase):
+    """Failed logins counted per key ("addr:1.2.3.4", "acct:name", "pair:name|1.2.3.4").
+
+    A soft, growing delay instead of a hard lock: nobody can lock a person out for good,
+    and keys are usernames as typed, so a known and an unknown username answer alike.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None,
+                                                              index=True)

@@ -97,6 +97,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     # the person's own voice on the service ("was I heard?")
     "feedback.give": frozenset({CLIENT}),             # their own plan only (plan_scope)
     "feedback.read": frozenset({CLIENT, KEYWORKER}),  # answers and comments about one plan (plan_scope)
+    # accounts
+    "staff.unlock": frozenset({ADMIN}),                # clear login delays so a person can try again now
 }
 
 

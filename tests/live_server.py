@@ -45,7 +45,7 @@ def live_server(database_url: str, secret_key: str, workers: int = 1) -> Iterato
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90  # a busy machine starts slowly
+        deadline = time.monotonic() + 120  # a shared, busy machine can take a while
         while True:
             try:
                 if httpx.get(base + "/health", timeout=2).status_code == 200:

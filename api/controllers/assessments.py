@@ -22,6 +22,8 @@ from careplans.present import (
     QuestionnaireView,
     present_questionnaire,
 )
+from litestar.params import FromPath, JSONBody
+from api.deps import DbSession
 
 QUESTIONNAIRES = allow("questionnaires.read")
 ASSESS_READ = allow("assessments.read")
@@ -43,7 +45,7 @@ def list_questionnaires() -> list[QuestionnaireSummary]:
 
 @get("/api/questionnaires/{code:str}", guards=[QUESTIONNAIRES], sync_to_thread=False, tags=["assessments"],
      summary="One questionnaire with its sections, questions and scoring")
-def get_questionnaire(code: str) -> QuestionnaireView:
+def get_questionnaire(code: FromPath[str]) -> QuestionnaireView:
     q = questionnaires.get(code)
     if q is None:
         raise NotFound("There is no such questionnaire.")
@@ -52,7 +54,7 @@ def get_questionnaire(code: str) -> QuestionnaireView:
 
 @get("/api/plans/{plan_id:str}/assessments", guards=[ASSESS_READ], sync_to_thread=True, tags=["assessments"],
      summary="The assessments of a plan, with only the answers the caller may see")
-def list_assessments(request: Request, db_session: Session, plan_id: str) -> Response[AssessmentList]:
+def list_assessments(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> Response[AssessmentList]:
     principal = principal_of(request)
     body = transact(db_session, lambda: assessments.list_assessments(db_session, principal, plan_id))
     return Response(body, headers=etag(body.plan_version))
@@ -60,8 +62,8 @@ def list_assessments(request: Request, db_session: Session, plan_id: str) -> Res
 
 @post("/api/plans/{plan_id:str}/assessments", guards=[ASSESS_WRITE], sync_to_thread=True, tags=["assessments"],
       summary="Record an assessment (If-Match required); nothing is mandatory")
-def create_assessment(request: Request, db_session: Session, plan_id: str,
-                      data: AssessmentCreate) -> Response[AssessmentView]:
+def create_assessment(request: Request, db_session: DbSession, plan_id: FromPath[str],
+                      data: JSONBody[AssessmentCreate]) -> Response[AssessmentView]:
     principal = principal_of(request)
     based_on = if_match_version(request)
     view = transact(db_session, lambda: assessments.start_assessment(
@@ -72,7 +74,7 @@ def create_assessment(request: Request, db_session: Session, plan_id: str,
 
 @get("/api/plans/{plan_id:str}/assessments/{assessment_id:str}", guards=[ASSESS_READ], sync_to_thread=True,
      tags=["assessments"], summary="One assessment, with only the answers the caller may see")
-def read_assessment(request: Request, db_session: Session, plan_id: str, assessment_id: str) -> AssessmentView:
+def read_assessment(request: Request, db_session: DbSession, plan_id: FromPath[str], assessment_id: FromPath[str]) -> AssessmentView:
     principal = principal_of(request)
     return transact(db_session, lambda: assessments.read_assessment(db_session, principal, plan_id, assessment_id))
 
@@ -80,8 +82,8 @@ def read_assessment(request: Request, db_session: Session, plan_id: str, assessm
 @post("/api/plans/{plan_id:str}/assessments/{assessment_id:str}/answers", guards=[ASSESS_WRITE],
       sync_to_thread=True, status_code=200, tags=["assessments"],
       summary="Add or change answers, saving part-way or finishing (If-Match required)")
-def save_answers(request: Request, db_session: Session, plan_id: str, assessment_id: str,
-                 data: AnswersSave) -> Response[AssessmentView]:
+def save_answers(request: Request, db_session: DbSession, plan_id: FromPath[str], assessment_id: FromPath[str],
+                 data: JSONBody[AnswersSave]) -> Response[AssessmentView]:
     principal = principal_of(request)
     based_on = if_match_version(request)
     view = transact(db_session, lambda: assessments.save_answers(
@@ -92,8 +94,8 @@ def save_answers(request: Request, db_session: Session, plan_id: str, assessment
 @patch("/api/plans/{plan_id:str}/assessments/{assessment_id:str}/answers/{question:str}",
        guards=[ASSESS_VISIBILITY], sync_to_thread=True, tags=["assessments"],
        summary="The person changes who sees one of their answers (If-Match required; kept and audited)")
-def change_visibility(request: Request, db_session: Session, plan_id: str, assessment_id: str, question: str,
-                      data: VisibilityPatch) -> Response[AssessmentView]:
+def change_visibility(request: Request, db_session: DbSession, plan_id: FromPath[str], assessment_id: FromPath[str], question: FromPath[str],
+                      data: JSONBody[VisibilityPatch]) -> Response[AssessmentView]:
     principal = principal_of(request)
     based_on = if_match_version(request)
     view = transact(db_session, lambda: assessments.change_visibility(
@@ -103,7 +105,7 @@ def change_visibility(request: Request, db_session: Session, plan_id: str, asses
 
 @get("/api/audit/assessments", guards=[COUNTS], sync_to_thread=True, tags=["audit"],
      summary="How many assessments and answers per questionnaire (never an answer)")
-def answer_counts(request: Request, db_session: Session) -> list[AnswerCount]:
+def answer_counts(request: Request, db_session: DbSession) -> list[AnswerCount]:
     principal = principal_of(request)
     return transact(db_session, lambda: assessments.answer_counts(db_session, principal))
 

@@ -26,6 +26,7 @@ from api.controllers import (
     pages_about,
     pages_assessments,
     pages_admin,
+    pages_admin_unlock,
     pages_goals,
     pages_options,
     pages_plan,
@@ -38,4 +39,5 @@ from api.controllers import (
 
 PAGE_ROUTES: list = [*pages_session.ROUTES, *pages_plan.ROUTES, *pages_about.ROUTES, *pages_goals.ROUTES,
                      *pages_options.ROUTES, *pages_prescribing.ROUTES, *pages_staying_safe.ROUTES,
-                     *pages_shares.ROUTES, *pages_assessments.ROUTES, *pages_reports.ROUTES, *pages_admin.ROUTES]
+                     *pages_shares.ROUTES, *pages_assessments.ROUTES, *pages_reports.ROUTES, *pages_admin.ROUTES,
+                     *pages_admin_unlock.ROUTES]

@@ -30,6 +30,8 @@ from api.security import end_sessions_of
 from careplans import commands, policy, vocab
 from careplans.errors import InvalidInput, LoginFailed, NotFound
 from careplans.services import admin
+from litestar.params import FromPath, FromQuery
+from api.deps import DbSession
 
 STAFF_LIST = allow("staff.list")
 STAFF_CREATE = allow("staff.create")
@@ -55,7 +57,7 @@ def _add_errors(errors: Errors, exc: InvalidInput, fields: dict[str, str] | None
 # --- the administrator's home ------------------------------------------------------------------------
 
 @get("/admin", guards=[STAFF_LIST], sync_to_thread=True, include_in_schema=False)
-def admin_home(request: Request, db_session: Session, saved: str | None = None) -> Template:
+def admin_home(request: Request, db_session: DbSession, saved: FromQuery[str | None] = None) -> Template:
     viewer = principal_of(request)
 
     def work() -> dict[str, Any]:
@@ -72,7 +74,7 @@ def staff_new(request: Request) -> Template:
 
 
 @post("/admin/staff/new", guards=[STAFF_CREATE], sync_to_thread=True, include_in_schema=False)
-def staff_create(request: Request, db_session: Session, data: FormData) -> Template:
+def staff_create(request: Request, db_session: DbSession, data: FormData) -> Template:
     viewer = principal_of(request)
     values = {name: text(data, name).strip() for name in ("role", "display_name", "username")}
     errors = Errors()
@@ -96,7 +98,7 @@ def staff_create(request: Request, db_session: Session, data: FormData) -> Templ
 
 @get("/admin/staff/{user_id:str}/deactivate", guards=[STAFF_DEACTIVATE], sync_to_thread=True,
      include_in_schema=False)
-def staff_deactivate_confirm(request: Request, db_session: Session, user_id: str) -> Template:
+def staff_deactivate_confirm(request: Request, db_session: DbSession, user_id: FromPath[str]) -> Template:
     viewer = principal_of(request)
     account = transact(db_session, lambda: next(
         (a for a in admin.list_staff(db_session, viewer) if a["id"] == user_id), None))
@@ -107,7 +109,7 @@ def staff_deactivate_confirm(request: Request, db_session: Session, user_id: str
 
 @post("/admin/staff/{user_id:str}/deactivate", guards=[STAFF_DEACTIVATE], sync_to_thread=True,
       include_in_schema=False)
-def staff_deactivate(request: Request, db_session: Session, user_id: str) -> Template | Redirect:
+def staff_deactivate(request: Request, db_session: DbSession, user_id: FromPath[str]) -> Template | Redirect:
     viewer = principal_of(request)
     try:
         account = transact(db_session, lambda: admin.deactivate(db_session, viewer, user_id))
@@ -123,7 +125,7 @@ def staff_deactivate(request: Request, db_session: Session, user_id: str) -> Tem
 
 
 @post("/admin/staff/{user_id:str}/password", guards=[STAFF_RESET], sync_to_thread=True, include_in_schema=False)
-def staff_reset_password(request: Request, db_session: Session, user_id: str) -> Template:
+def staff_reset_password(request: Request, db_session: DbSession, user_id: FromPath[str]) -> Template:
     viewer = principal_of(request)
     account, password = transact(db_session, lambda: admin.reset_password(db_session, viewer, user_id))
     return page("admin/password_once.html", account=account, password=password, created=False)
@@ -142,14 +144,14 @@ CLIENT_FIELDS = ("preferred_name", "pronouns", "nhs_number", "keyworker_id", "cl
 
 
 @get("/clients/new", guards=[CLIENTS_CREATE], sync_to_thread=True, include_in_schema=False)
-def client_new(request: Request, db_session: Session) -> Template:
+def client_new(request: Request, db_session: DbSession) -> Template:
     viewer = principal_of(request)
     choices = transact(db_session, lambda: _team_choices(db_session, viewer))
     return page("admin/client_new.html", errors=Errors(), values={f: "" for f in CLIENT_FIELDS}, **choices)
 
 
 @post("/clients/new", guards=[CLIENTS_CREATE], sync_to_thread=True, include_in_schema=False)
-def client_create(request: Request, db_session: Session, data: FormData) -> Template | Redirect:
+def client_create(request: Request, db_session: DbSession, data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     values = {f: text(data, f).strip() for f in CLIENT_FIELDS}
     errors = Errors()
@@ -184,7 +186,7 @@ def client_create(request: Request, db_session: Session, data: FormData) -> Temp
 
 
 @get("/admin/clients/{client_id:str}", guards=[CLIENTS_ASSIGN], sync_to_thread=True, include_in_schema=False)
-def client_team_page(request: Request, db_session: Session, client_id: str) -> Template:
+def client_team_page(request: Request, db_session: DbSession, client_id: FromPath[str]) -> Template:
     viewer = principal_of(request)
 
     def work() -> dict[str, Any]:
@@ -196,7 +198,7 @@ def client_team_page(request: Request, db_session: Session, client_id: str) -> T
 
 
 @post("/admin/clients/{client_id:str}", guards=[CLIENTS_ASSIGN], sync_to_thread=True, include_in_schema=False)
-def client_team_submit(request: Request, db_session: Session, client_id: str, data: FormData) -> Template | Redirect:
+def client_team_submit(request: Request, db_session: DbSession, client_id: FromPath[str], data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     values = {"keyworker_id": text(data, "keyworker_id").strip(), "clinician_id": text(data, "clinician_id").strip()}
     errors = Errors()
@@ -224,7 +226,7 @@ def client_team_submit(request: Request, db_session: Session, client_id: str, da
 # --- the client: who works with me ----------------------------------------------------------------------
 
 @get("/who-works-with-me", guards=[CARE_TEAM], sync_to_thread=True, include_in_schema=False)
-def who_works_with_me(request: Request, db_session: Session) -> Template:
+def who_works_with_me(request: Request, db_session: DbSession) -> Template:
     viewer = principal_of(request)
     team = transact(db_session, lambda: admin.care_team(db_session, viewer))
     return page("admin/care_team.html", nav_current="my-plan", team=team)
@@ -233,14 +235,14 @@ def who_works_with_me(request: Request, db_session: Session) -> Template:
 # --- everyone: choose your own password -------------------------------------------------------------------
 
 @get("/account/password", guards=[ANYONE], sync_to_thread=True, include_in_schema=False)
-def password_page(request: Request, db_session: Session) -> Template:
+def password_page(request: Request, db_session: DbSession) -> Template:
     viewer = principal_of(request)
     must = transact(db_session, lambda: admin.must_change_password(db_session, viewer))
     return page("admin/password_change.html", errors=Errors(), must_change=must)
 
 
 @post("/account/password", guards=[ANYONE], sync_to_thread=True, include_in_schema=False)
-def password_submit(request: Request, db_session: Session, data: FormData) -> Template | Redirect:
+def password_submit(request: Request, db_session: DbSession, data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     current, new, again = text(data, "current_password"), text(data, "new_password"), text(data, "new_password_again")
     errors = Errors()

@@ -26,6 +26,9 @@ from careplans.assessments import AnswerInput
 from careplans.errors import InvalidInput, NotFound, VersionConflict
 from careplans.outcome_charts import outcome_charts
 from careplans.questionnaires import Question, Questionnaire
+from litestar.params import FromPath, FromQuery, PathParameter
+from api.deps import DbSession
+from typing import Annotated
 
 ASSESS_READ = allow("assessments.read")
 ASSESS_WRITE = allow("assessments.write")
@@ -49,7 +52,7 @@ def _plan_context(db: Session, viewer, plan_id: str, audited: bool) -> dict[str,
 # --- the hub: start, carry on, left for later, finished, outcomes ------------------------------------------
 
 @get("/plans/{plan_id:str}/assessments", guards=[ASSESS_READ], sync_to_thread=True, include_in_schema=False)
-def hub(request: Request, db_session: Session, plan_id: str, saved: str | None = None) -> Template:
+def hub(request: Request, db_session: DbSession, plan_id: FromPath[str], saved: FromQuery[str | None] = None) -> Template:
     viewer = principal_of(request)
 
     def work() -> dict[str, Any]:
@@ -76,7 +79,7 @@ def _summary(q: Questionnaire):
 
 
 @post("/plans/{plan_id:str}/assessments", guards=[ASSESS_WRITE], sync_to_thread=True, include_in_schema=False)
-def start(request: Request, db_session: Session, plan_id: str, data: FormData) -> Redirect | Template:
+def start(request: Request, db_session: DbSession, plan_id: FromPath[str], data: FormData) -> Redirect | Template:
     viewer = principal_of(request)
     code = text(data, "questionnaire")
     stage = text(data, "stage") or None
@@ -190,8 +193,8 @@ def _typed(section, data: dict[str, Any], errors: Errors) -> list[AnswerInput]:
 
 @get("/plans/{plan_id:str}/assessments/{assessment_id:str}/part/{n:int}", guards=[ASSESS_WRITE],
      sync_to_thread=True, include_in_schema=False)
-def part(request: Request, db_session: Session, plan_id: str, assessment_id: str, n: int,
-         ready: int = 0) -> Template | Redirect:
+def part(request: Request, db_session: DbSession, plan_id: FromPath[str], assessment_id: FromPath[str], n: Annotated[int, PathParameter(ge=1, le=2**31 - 1)],
+         ready: FromQuery[int] = 0) -> Template | Redirect:
     viewer = principal_of(request)
     context = transact(db_session, lambda: _part_context(db_session, viewer, plan_id, assessment_id, n, True))
     section = context["section"]
@@ -207,7 +210,7 @@ def part(request: Request, db_session: Session, plan_id: str, assessment_id: str
 
 @post("/plans/{plan_id:str}/assessments/{assessment_id:str}/part/{n:int}", guards=[ASSESS_WRITE],
       sync_to_thread=True, include_in_schema=False)
-def save_part(request: Request, db_session: Session, plan_id: str, assessment_id: str, n: int,
+def save_part(request: Request, db_session: DbSession, plan_id: FromPath[str], assessment_id: FromPath[str], n: Annotated[int, PathParameter(ge=1, le=2**31 - 1)],
               data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     action = text(data, "action") or "next"
@@ -262,7 +265,7 @@ def save_part(request: Request, db_session: Session, plan_id: str, assessment_id
 
 @get("/plans/{plan_id:str}/assessments/{assessment_id:str}/finish", guards=[ASSESS_WRITE], sync_to_thread=True,
      include_in_schema=False)
-def finish_page(request: Request, db_session: Session, plan_id: str, assessment_id: str) -> Template:
+def finish_page(request: Request, db_session: DbSession, plan_id: FromPath[str], assessment_id: FromPath[str]) -> Template:
     viewer = principal_of(request)
 
     def work() -> dict[str, Any]:
@@ -278,7 +281,7 @@ def finish_page(request: Request, db_session: Session, plan_id: str, assessment_
 
 @post("/plans/{plan_id:str}/assessments/{assessment_id:str}/finish", guards=[ASSESS_WRITE], sync_to_thread=True,
       include_in_schema=False)
-def finish(request: Request, db_session: Session, plan_id: str, assessment_id: str, data: FormData) -> Redirect:
+def finish(request: Request, db_session: DbSession, plan_id: FromPath[str], assessment_id: FromPath[str], data: FormData) -> Redirect:
     viewer = principal_of(request)
     based_on = integer(data, "based_on") or 0
     for _ in range(2):  # finishing adds no typed words: on a conflict, finish from the newer version
@@ -295,8 +298,8 @@ def finish(request: Request, db_session: Session, plan_id: str, assessment_id: s
 
 @get("/plans/{plan_id:str}/assessments/{assessment_id:str}", guards=[ASSESS_READ], sync_to_thread=True,
      include_in_schema=False)
-def view(request: Request, db_session: Session, plan_id: str, assessment_id: str,
-         saved: str | None = None) -> Template:
+def view(request: Request, db_session: DbSession, plan_id: FromPath[str], assessment_id: FromPath[str],
+         saved: FromQuery[str | None] = None) -> Template:
     viewer = principal_of(request)
 
     def work() -> dict[str, Any]:
@@ -326,8 +329,8 @@ def _answer_context(db: Session, viewer, plan_id: str, assessment_id: str, quest
 
 @get("/plans/{plan_id:str}/assessments/{assessment_id:str}/answers/{question:str}/visibility",
      guards=[ASSESS_VISIBILITY], sync_to_thread=True, include_in_schema=False)
-def visibility_page(request: Request, db_session: Session, plan_id: str, assessment_id: str,
-                    question: str) -> Template:
+def visibility_page(request: Request, db_session: DbSession, plan_id: FromPath[str], assessment_id: FromPath[str],
+                    question: FromPath[str]) -> Template:
     viewer = principal_of(request)
     context = transact(db_session, lambda: _answer_context(db_session, viewer, plan_id, assessment_id, question, True))
     return page("assessments/visibility.html", errors=Errors(), based_on=context["plan"]["version"],
@@ -336,7 +339,7 @@ def visibility_page(request: Request, db_session: Session, plan_id: str, assessm
 
 @post("/plans/{plan_id:str}/assessments/{assessment_id:str}/answers/{question:str}/visibility",
       guards=[ASSESS_VISIBILITY], sync_to_thread=True, include_in_schema=False)
-def change_visibility(request: Request, db_session: Session, plan_id: str, assessment_id: str, question: str,
+def change_visibility(request: Request, db_session: DbSession, plan_id: FromPath[str], assessment_id: FromPath[str], question: FromPath[str],
                       data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     chosen = text(data, "visibility")

@@ -32,6 +32,10 @@ from careplans import queries
 from careplans.present import choice_standing, choice_summary
 from careplans.vocab import SUBSTANCES
 from careplans.services import choices
+from litestar.params import FromPath, FromQuery
+from api.deps import DbSession
+from litestar.params import FromPath
+from api.deps import DbSession
 
 FORMAT_LABELS = [
     ("conversation", "Talking it through"),
@@ -137,8 +141,8 @@ def _choices_page(context: dict, *, status_code: int = 200, errors: Errors | Non
 
 
 @get("/plans/{plan_id:str}/choices", guards=[READERS], sync_to_thread=True, include_in_schema=False)
-def choices_page(request: Request, db_session: Session, plan_id: str, saved: str | None = None,
-                 open: str | None = None) -> Template:  # noqa: A002 - the query parameter is called open
+def choices_page(request: Request, db_session: DbSession, plan_id: FromPath[str], saved: FromQuery[str | None] = None,
+                 open: FromQuery[str | None] = None) -> Template:  # noqa: A002 - the query parameter is called open
     viewer = principal_of(request)
     unavailable = _unavailable(request)
     context = transact(db_session, lambda: _choices_context(db_session, viewer, plan_id, unavailable))
@@ -147,7 +151,7 @@ def choices_page(request: Request, db_session: Session, plan_id: str, saved: str
 
 
 @post("/plans/{plan_id:str}/choices/{option:str}", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
-def choice_submit(request: Request, db_session: Session, plan_id: str, option: str,
+def choice_submit(request: Request, db_session: DbSession, plan_id: FromPath[str], option: FromPath[str],
                   data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     unavailable = _unavailable(request)
@@ -186,7 +190,7 @@ def choice_submit(request: Request, db_session: Session, plan_id: str, option: s
 
 
 @post("/plans/{plan_id:str}/substances", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
-def substances_submit(request: Request, db_session: Session, plan_id: str, data: FormData) -> Template | Redirect:
+def substances_submit(request: Request, db_session: DbSession, plan_id: FromPath[str], data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     unavailable = _unavailable(request)
     raw = data.get("substances") or []

@@ -26,6 +26,8 @@ from careplans.catalogue import load_frequencies, load_options, load_supervision
 from careplans.errors import InvalidInput, RuleViolation, VersionConflict
 from careplans import queries
 from careplans.services import prescribing
+from litestar.params import FromPath, FromQuery
+from api.deps import DbSession
 
 
 DECISION_LABELS = [
@@ -71,7 +73,7 @@ NUMBER_FIELDS = [
 # --- the queue ----------------------------------------------------------------------------------------
 
 @get("/prescribing/queue", guards=[PRESCRIBING_QUEUE], sync_to_thread=True, include_in_schema=False)
-def queue_page(request: Request, db_session: Session, saved: str | None = None) -> Template:
+def queue_page(request: Request, db_session: DbSession, saved: FromQuery[str | None] = None) -> Template:
     viewer = principal_of(request)
     items = transact(db_session, lambda: prescribing.queue(db_session, viewer))
     return page("prescribing/queue.html", items=items, saved=SAVED.get(saved or ""))
@@ -187,14 +189,14 @@ def _review_page(context: dict, *, status_code: int = 200, errors: Errors | None
 
 
 @get("/plans/{plan_id:str}/prescribing/review", guards=[CLINICIANS], sync_to_thread=True, include_in_schema=False)
-def review_page(request: Request, db_session: Session, plan_id: str) -> Template:
+def review_page(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> Template:
     viewer = principal_of(request)
     context = transact(db_session, lambda: _review_context(db_session, viewer, plan_id))
     return _review_page(context)
 
 
 @get("/plans/{plan_id:str}/prescribing", guards=[CLINICIANS], sync_to_thread=False, include_in_schema=False)
-def review_short(request: Request, plan_id: str) -> Redirect:
+def review_short(request: Request, plan_id: FromPath[str]) -> Redirect:
     return see_other(f"/plans/{plan_id}/prescribing/review")
 
 
@@ -209,7 +211,7 @@ def _field_id(field: str) -> str:
 
 
 @post("/plans/{plan_id:str}/prescribing/review", guards=[CLINICIANS], sync_to_thread=True, include_in_schema=False)
-def review_submit(request: Request, db_session: Session, plan_id: str, data: FormData) -> Template | Redirect:
+def review_submit(request: Request, db_session: DbSession, plan_id: FromPath[str], data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     errors = Errors()
     form = read_decision_form(data, errors)

@@ -27,6 +27,8 @@ from careplans import audit, queries, reports
 from careplans.catalogue import load_options
 from careplans.errors import DomainError, InvalidInput
 from careplans.services import feedback
+from litestar.params import FromPath, FromQuery
+from api.deps import DbSession
 
 PAGE_SIZE = 50
 
@@ -67,7 +69,7 @@ def _query(typed: dict[str, str], **extra: Any) -> str:
 
 
 @get("/audit", guards=[AUDIT_REPORTS], sync_to_thread=True, include_in_schema=False)
-def audit_home(request: Request, db_session: Session) -> Template:
+def audit_home(request: Request, db_session: DbSession) -> Template:
     viewer = principal_of(request)
     start, end = reports.quarter_range(dt.date.today())
     flt = reports.ReportFilter(date_from=start, date_to=end)
@@ -77,7 +79,7 @@ def audit_home(request: Request, db_session: Session) -> Template:
 
 
 @get("/audit/plans", guards=[AUDIT_REPORTS], sync_to_thread=True, include_in_schema=False)
-def audit_plans(request: Request, db_session: Session, page_number: int = 1) -> Template:
+def audit_plans(request: Request, db_session: DbSession, page_number: FromQuery[int] = 1) -> Template:
     viewer = principal_of(request)
     typed, flt, errors = _filter_form(request)
     page_number = max(1, min(page_number, 100_000))
@@ -95,7 +97,7 @@ def audit_plans(request: Request, db_session: Session, page_number: int = 1) -> 
 
 
 @get("/audit/checklist", guards=[AUDIT_REPORTS], sync_to_thread=True, include_in_schema=False)
-def audit_plan(request: Request, db_session: Session, plan: str = "") -> Template | Redirect:
+def audit_plan(request: Request, db_session: DbSession, plan: FromQuery[str] = "") -> Template | Redirect:
     """One plan's checklist, by its reference (?plan=P-…: an auditor reaches every plan by
     reference, so it is a query, not a record path scoped to a caseload)."""
     viewer = principal_of(request)
@@ -107,7 +109,7 @@ def audit_plan(request: Request, db_session: Session, plan: str = "") -> Templat
 
 
 @get("/audit/service", guards=[AUDIT_REPORTS], sync_to_thread=True, include_in_schema=False)
-def audit_service(request: Request, db_session: Session) -> Template:
+def audit_service(request: Request, db_session: DbSession) -> Template:
     viewer = principal_of(request)
     typed, flt, errors = _filter_form(request)
 
@@ -132,7 +134,7 @@ def audit_service(request: Request, db_session: Session) -> Template:
 
 
 @get("/audit/sample", guards=[AUDIT_REPORTS], sync_to_thread=True, include_in_schema=False)
-def audit_sample(request: Request, db_session: Session) -> Template:
+def audit_sample(request: Request, db_session: DbSession) -> Template:
     viewer = principal_of(request)
     q = request.query_params
     typed = {"n": (q.get("n") or "").strip()[:6], "seed": (q.get("seed") or "").strip()[:20]}
@@ -159,7 +161,7 @@ def audit_sample(request: Request, db_session: Session) -> Template:
 
 
 @get("/audit/feedback", guards=[AUDIT_REPORTS], sync_to_thread=True, include_in_schema=False)
-def audit_feedback(request: Request, db_session: Session) -> Template:
+def audit_feedback(request: Request, db_session: DbSession) -> Template:
     viewer = principal_of(request)
     typed, flt, errors = _filter_form(request)
     result = None
@@ -170,7 +172,7 @@ def audit_feedback(request: Request, db_session: Session) -> Template:
 
 
 @get("/audit/log", guards=[AUDIT_EVENTS], sync_to_thread=True, include_in_schema=False)
-def audit_log(request: Request, db_session: Session, after: int = 0, plan: str | None = None) -> Template:
+def audit_log(request: Request, db_session: DbSession, after: FromQuery[int] = 0, plan: FromQuery[str | None] = None) -> Template:
     viewer = principal_of(request)
     plan = (plan or "").strip()[:20] or None
     after = max(0, min(after, 2**62))
@@ -186,7 +188,7 @@ def audit_log(request: Request, db_session: Session, after: int = 0, plan: str |
 
 
 @get("/audit/verify", guards=[AUDIT_VERIFY], sync_to_thread=True, include_in_schema=False)
-def audit_verify(request: Request, db_session: Session) -> Template:
+def audit_verify(request: Request, db_session: DbSession) -> Template:
     result = transact(db_session, lambda: audit.verify(db_session)).as_dict()
     return page("audit/verify.html", nav_current="audit", result=result)
 
@@ -194,7 +196,7 @@ def audit_verify(request: Request, db_session: Session) -> Template:
 # --- "was I heard?" ------------------------------------------------------------------------------------
 
 @get("/plans/{plan_id:str}/was-i-heard", guards=[FEEDBACK_GIVE], sync_to_thread=True, include_in_schema=False)
-def heard_form(request: Request, db_session: Session, plan_id: str) -> Template:
+def heard_form(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> Template:
     viewer = principal_of(request)
     invite = transact(db_session, lambda: feedback.invitation(db_session, viewer, plan_id))
     return page("feedback/ask.html", nav_current="my-plan", plan_id=plan_id, invite=invite, errors=Errors(),
@@ -202,7 +204,7 @@ def heard_form(request: Request, db_session: Session, plan_id: str) -> Template:
 
 
 @post("/plans/{plan_id:str}/was-i-heard", guards=[FEEDBACK_GIVE], sync_to_thread=True, include_in_schema=False)
-def heard_submit(request: Request, db_session: Session, plan_id: str, data: FormData) -> Template | Redirect:
+def heard_submit(request: Request, db_session: DbSession, plan_id: FromPath[str], data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     skip = text(data, "action") == "skip"
     typed = {q: text(data, q) for q, _ in reports.FEEDBACK_QUESTIONS}
@@ -226,7 +228,7 @@ def heard_submit(request: Request, db_session: Session, plan_id: str, data: Form
 
 
 @get("/plans/{plan_id:str}/feedback", guards=[FEEDBACK_READ], sync_to_thread=True, include_in_schema=False)
-def heard_answers(request: Request, db_session: Session, plan_id: str) -> Template:
+def heard_answers(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> Template:
     viewer = principal_of(request)
 
     def work() -> dict[str, Any]:

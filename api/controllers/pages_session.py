@@ -25,6 +25,8 @@ from api.security import start_session
 from careplans import audit, commands, policy, queries
 from careplans.errors import LoginFailed, LoginLocked
 from careplans.services import accounts, clients, feedback
+from litestar.params import FromPath, FromQuery
+from api.deps import DbSession
 
 # Each person's start page: the first whose action the policy gives them.
 START_PAGES = (("my_plan.read", "/my-plan"), ("caseload.read", "/caseload"), ("audit.reports", "/audit"),
@@ -44,7 +46,7 @@ def safe_next(value: str) -> str:
 
 
 @get("/login", exclude_from_auth=True, sync_to_thread=False, include_in_schema=False)
-def login_page(next: str = "/") -> Template:  # noqa: A002 - the query parameter is called next
+def login_page(next: FromQuery[str] = "/") -> Template:  # noqa: A002 - the query parameter is called next
     return page("login.html", next=safe_next(next), errors=Errors(), username="",
                 logged_out=False)
 
@@ -55,7 +57,7 @@ def logged_out_page() -> Template:
 
 
 @post("/login", exclude_from_auth=True, sync_to_thread=True, include_in_schema=False)
-def login_submit(request: Request, db_session: Session, data: FormData) -> Template | Redirect:
+def login_submit(request: Request, db_session: DbSession, data: FormData) -> Template | Redirect:
     username = text(data, "username").strip()
     password = text(data, "password")
     nxt = safe_next(text(data, "next"))
@@ -70,10 +72,15 @@ def login_submit(request: Request, db_session: Session, data: FormData) -> Templ
         errors.add("password", "Passwords are 1,024 characters or fewer.")
     if not errors:
         try:
-            user = transact(db_session, lambda: accounts.authenticate(db_session, username, password))
+            address = request.client.host if request.client else None
+            user = transact(db_session, lambda: accounts.authenticate(db_session, username, password,
+                                                                      address=address))
             must_change = bool(user.must_change_password)
         except LoginLocked as exc:
             errors.add("username", exc.detail)
+            headers = {"Retry-After": str(getattr(exc, "retry_after", 60))}
+            return Template(template_name="login.html", status_code=429, headers=headers,
+                            context={"next": nxt, "errors": errors, "username": username, "logged_out": False})
         except LoginFailed:
             errors.add("username", "The username or password is not right. Check them and try again.")
         else:
@@ -110,7 +117,7 @@ def _caseload_order(item: dict[str, Any]) -> tuple:
 
 
 @get("/caseload", guards=[CASELOAD], sync_to_thread=True, include_in_schema=False)
-def caseload(request: Request, db_session: Session) -> Template:
+def caseload(request: Request, db_session: DbSession) -> Template:
     viewer = principal_of(request)
     def work() -> tuple[dict[str, Any], dict[str, Any]]:
         listed = clients.list_clients(db_session, viewer, limit=500)
@@ -128,14 +135,14 @@ def caseload(request: Request, db_session: Session) -> Template:
 
 
 @post("/clients/{client_id:str}/plans", guards=[PLAN_CREATE], sync_to_thread=True, include_in_schema=False)
-def start_plan(request: Request, db_session: Session, client_id: str) -> Redirect:
+def start_plan(request: Request, db_session: DbSession, client_id: FromPath[str]) -> Redirect:
     viewer = principal_of(request)
     plan = transact(db_session, lambda: commands.create_plan(db_session, viewer, client_id))
     return see_other(f"/plans/{plan.id}?saved=plan-started")
 
 
 @get("/my-plan", guards=[MY_PLAN], sync_to_thread=True, include_in_schema=False)
-def my_plan(request: Request, db_session: Session, saved: str | None = None) -> Template:
+def my_plan(request: Request, db_session: DbSession, saved: FromQuery[str | None] = None) -> Template:
     viewer = principal_of(request)
 
     def work() -> dict[str, Any]:
@@ -157,7 +164,7 @@ def my_plan(request: Request, db_session: Session, saved: str | None = None) -> 
 
 
 @get("/home", guards=[ANYONE], sync_to_thread=True, include_in_schema=False)
-def home(request: Request, db_session: Session) -> Template:
+def home(request: Request, db_session: DbSession) -> Template:
     viewer = principal_of(request)
     items: list[dict[str, Any]] = []
     if policy.may(viewer, "prescribing.queue"):  # a prescriber's home lists the people they prescribe for

@@ -19,7 +19,6 @@ import datetime as dt
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 from typing_extensions import Annotated
@@ -32,6 +31,8 @@ from api.guards import principal_of
 from careplans import policy, shares
 from careplans.errors import InvalidInput
 from careplans.models import utcnow
+from litestar.params import FromPath, FromQuery, QueryParameter
+from api.deps import DbSession
 
 EXPIRY_CHOICES = (7, 14, 30, 90)
 AUDIENCE_TITLES = {"client": "Your own copy", "gp": "Your GP", "pharmacy": "Your pharmacy",
@@ -79,12 +80,12 @@ def _share_page(db: Session, viewer, plan_id: str, *, status_code: int = 200, er
 
 
 @get("/plans/{plan_id:str}/share", guards=[SHARES_READ], sync_to_thread=True, include_in_schema=False)
-def share_page(request: Request, db_session: Session, plan_id: str, saved: str | None = None) -> Template:
+def share_page(request: Request, db_session: DbSession, plan_id: FromPath[str], saved: FromQuery[str | None] = None) -> Template:
     return _share_page(db_session, principal_of(request), plan_id, saved=saved)
 
 
 @post("/plans/{plan_id:str}/share", guards=[SHARES_CREATE], sync_to_thread=True, include_in_schema=False)
-def share_create(request: Request, db_session: Session, plan_id: str, data: FormData) -> Template:
+def share_create(request: Request, db_session: DbSession, plan_id: FromPath[str], data: FormData) -> Template:
     viewer = principal_of(request)
     values = {"audience": text(data, "audience"), "sections": _list(data, "sections"),
               "expires_days": text(data, "expires_days") or "14", "passcode": text(data, "passcode").strip(),
@@ -118,7 +119,7 @@ def share_create(request: Request, db_session: Session, plan_id: str, data: Form
 
 
 @post("/plans/{plan_id:str}/share/revoke", guards=[SHARES_REVOKE], sync_to_thread=True, include_in_schema=False)
-def share_revoke(request: Request, db_session: Session, plan_id: str, data: FormData) -> Redirect:
+def share_revoke(request: Request, db_session: DbSession, plan_id: FromPath[str], data: FormData) -> Redirect:
     viewer = principal_of(request)
     share_id = text(data, "share_id").strip()
 
@@ -136,11 +137,11 @@ def share_revoke(request: Request, db_session: Session, plan_id: str, data: Form
 @get("/plans/{plan_id:str}/share/preview", guards=[PDF], sync_to_thread=True, include_in_schema=False)
 def share_preview(
     request: Request,
-    db_session: Session,
-    plan_id: str,
-    audience: str = "client",
-    sections: Annotated[list[str] | None, Parameter(query="sections")] = None,
-    large_print: str | None = None,
+    db_session: DbSession,
+    plan_id: FromPath[str],
+    audience: FromQuery[str] = "client",
+    sections: Annotated[list[str] | None, QueryParameter(name="sections")] = None,
+    large_print: FromQuery[str | None] = None,
 ) -> Template:
     viewer = principal_of(request)
     if audience not in policy.COPY_AUDIENCES:

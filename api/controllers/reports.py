@@ -11,7 +11,6 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
 from msgspec import Meta
 from sqlalchemy.orm import Session
 
@@ -20,6 +19,8 @@ from api.guards import AUDIT_REPORTS, FEEDBACK_GIVE, FEEDBACK_READ, principal_of
 from api.schemas import Input, to_plain
 from careplans import reports
 from careplans.services import feedback
+from litestar.params import FromPath, JSONBody, QueryParameter, Parameter
+from api.deps import DbSession
 
 Score = Annotated[int, Meta(ge=1, le=5)]
 DateText = Annotated[str, Parameter(max_length=10, description="a date, YYYY-MM-DD")]
@@ -49,15 +50,15 @@ def _filter(date_from: str | None, date_to: str | None, keyworker: str | None,
      summary="Was a real choice offered? Per-plan checklists (pseudonymised) and service totals; ?format=csv")
 def choice_report(
     request: Request,
-    db_session: Session,
-    date_from: Annotated[str | None, Parameter(query="from", max_length=10)] = None,
-    date_to: Annotated[str | None, Parameter(query="to", max_length=10)] = None,
-    keyworker: Annotated[str | None, Parameter(max_length=20, description="worker reference, S-…")] = None,
-    option: Annotated[str | None, Parameter(max_length=40)] = None,
-    plan: Annotated[str | None, Parameter(max_length=20, description="one plan's reference, P-…")] = None,
-    format: Annotated[Literal["json", "csv"], Parameter()] = "json",  # noqa: A002 - the query parameter
-    limit: Annotated[int, Parameter(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Parameter(ge=0)] = 0,
+    db_session: DbSession,
+    date_from: Annotated[str | None, QueryParameter(name="from", max_length=10)] = None,
+    date_to: Annotated[str | None, QueryParameter(name="to", max_length=10)] = None,
+    keyworker: Annotated[str | None, QueryParameter(max_length=20, description="worker reference, S-…")] = None,
+    option: Annotated[str | None, QueryParameter(max_length=40)] = None,
+    plan: Annotated[str | None, QueryParameter(max_length=20, description="one plan's reference, P-…")] = None,
+    format: Annotated[Literal["json", "csv"], QueryParameter()] = "json",  # noqa: A002 - the query parameter
+    limit: Annotated[int, QueryParameter(ge=1, le=5000)] = 500,
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> Response[Any]:
     principal = principal_of(request)
     secret = _secret(request)
@@ -83,9 +84,9 @@ def choice_report(
      summary="A reproducible random sample of plan references (the seed is returned and audited)")
 def sample(
     request: Request,
-    db_session: Session,
-    n: Annotated[int, Parameter(ge=1, le=reports.MAX_SAMPLE)] = 10,
-    seed: Annotated[int | None, Parameter(ge=0, le=2**63 - 1)] = None,
+    db_session: DbSession,
+    n: Annotated[int, QueryParameter(ge=1, le=reports.MAX_SAMPLE)] = 10,
+    seed: Annotated[int | None, QueryParameter(ge=0, le=2**63 - 1)] = None,
 ) -> dict[str, Any]:
     principal = principal_of(request)
     return transact(db_session, lambda: reports.sample(db_session, principal, _secret(request), n, seed))
@@ -95,9 +96,9 @@ def sample(
      summary="Was I heard? Totals per quarter and question, withheld below 5 answers")
 def feedback_totals(
     request: Request,
-    db_session: Session,
-    date_from: Annotated[str | None, Parameter(query="from", max_length=10)] = None,
-    date_to: Annotated[str | None, Parameter(query="to", max_length=10)] = None,
+    db_session: DbSession,
+    date_from: Annotated[str | None, QueryParameter(name="from", max_length=10)] = None,
+    date_to: Annotated[str | None, QueryParameter(name="to", max_length=10)] = None,
 ) -> dict[str, Any]:
     principal = principal_of(request)
 
@@ -110,7 +111,7 @@ def feedback_totals(
 
 @post("/api/plans/{plan_id:str}/feedback", guards=[FEEDBACK_GIVE], sync_to_thread=True, tags=["audit"],
       summary="Was I heard? The client's optional answers after signing their plan (or a skip)")
-def give_feedback(request: Request, db_session: Session, plan_id: str, data: FeedbackCreate) -> Response[Any]:
+def give_feedback(request: Request, db_session: DbSession, plan_id: FromPath[str], data: JSONBody[FeedbackCreate]) -> Response[Any]:
     principal = principal_of(request)
     body = to_plain(data)
     result = transact(db_session, lambda: feedback.give(db_session, principal, plan_id, body,
@@ -120,7 +121,7 @@ def give_feedback(request: Request, db_session: Session, plan_id: str, data: Fee
 
 @get("/api/plans/{plan_id:str}/feedback", guards=[FEEDBACK_READ], sync_to_thread=True, tags=["audit"],
      summary="Was I heard? The client's answers about this plan (client and keyworker only)")
-def list_feedback(request: Request, db_session: Session, plan_id: str) -> dict[str, Any]:
+def list_feedback(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> dict[str, Any]:
     principal = principal_of(request)
     return {"items": transact(db_session, lambda: feedback.for_plan(db_session, principal, plan_id))}
 

@@ -22,7 +22,7 @@ import msgspec
 from litestar import Request, Response, delete, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
-from litestar.params import Body, Parameter
+from litestar.params import Body
 from litestar.response import Template
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,8 @@ from api.templating import ENVIRONMENT
 from careplans import pdf, shares
 from careplans.shares import CopyView, PasscodeNeeded, ShareCreated, ShareView
 from careplans.views import People
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from api.deps import DbSession
 
 PDF = allow("plans.pdf")
 SHARES_READ = allow("shares.read")
@@ -117,11 +119,11 @@ def _timeout(request: Request) -> float:
      summary="The plan as a PDF for one audience", media_type="application/pdf")
 def plan_pdf(
     request: Request,
-    db_session: Session,
-    plan_id: str,
-    audience: Literal["client", "gp", "pharmacy", "custom"] = "client",
-    sections: str | None = None,
-    large_print: Annotated[int, Parameter(ge=0, le=1)] = 0,
+    db_session: DbSession,
+    plan_id: FromPath[str],
+    audience: FromQuery[Literal["client", "gp", "pharmacy", "custom"]] = "client",
+    sections: FromQuery[str | None] = None,
+    large_print: Annotated[int, QueryParameter(ge=0, le=1)] = 0,
 ) -> Response:
     principal = principal_of(request)
     ticked = shares.parse_sections(sections)
@@ -142,7 +144,7 @@ def base_url(request: Request) -> str:
 
 @post("/api/plans/{plan_id:str}/shares", guards=[SHARES_CREATE], sync_to_thread=True, tags=["shares"],
       summary="Make a link to a copy of the plan", status_code=201)
-def create_share(request: Request, db_session: Session, plan_id: str, data: ShareCreate) -> ShareCreated:
+def create_share(request: Request, db_session: DbSession, plan_id: FromPath[str], data: JSONBody[ShareCreate]) -> ShareCreated:
     principal = principal_of(request)
     ticked = frozenset(data.sections) if data.sections is not None else None
     return transact(db_session, lambda: shares.create_share(
@@ -153,14 +155,14 @@ def create_share(request: Request, db_session: Session, plan_id: str, data: Shar
 
 @get("/api/plans/{plan_id:str}/shares", guards=[SHARES_READ], sync_to_thread=True, tags=["shares"],
      summary="The links made to this plan: who for, until when, and when each was opened")
-def list_shares(request: Request, db_session: Session, plan_id: str) -> list[ShareView]:
+def list_shares(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> list[ShareView]:
     principal = principal_of(request)
     return transact(db_session, lambda: shares.list_shares(db_session, principal, plan_id))
 
 
 @delete("/api/shares/{share_id:str}", guards=[SHARES_REVOKE], sync_to_thread=True, tags=["shares"],
         summary="Stop a link working", status_code=204)
-def revoke_share(request: Request, db_session: Session, share_id: str) -> None:
+def revoke_share(request: Request, db_session: DbSession, share_id: FromPath[str]) -> None:
     principal = principal_of(request)
     transact(db_session, lambda: shares.revoke_share(db_session, principal, share_id))
 
@@ -180,13 +182,13 @@ def _open(request: Request, db_session: Session, token: str, passcode: str | Non
 
 
 @get("/s/{token:str}", sync_to_thread=True, include_in_schema=False)
-def open_share(request: Request, db_session: Session, token: str) -> Response | Template:
+def open_share(request: Request, db_session: DbSession, token: FromPath[str]) -> Response | Template:
     return _open(request, db_session, token, None)
 
 
 @post("/s/{token:str}", sync_to_thread=True, include_in_schema=False, status_code=200)
 def open_share_with_passcode(
-    request: Request, db_session: Session, token: str,
+    request: Request, db_session: DbSession, token: FromPath[str],
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response | Template:
     passcode = data.get("passcode")

@@ -15,7 +15,7 @@ import advanced_alchemy.types
 
 
 revision = '0006'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ from tests.browser.conftest import PASSWORD, check, log_in
 
 pytestmark = pytest.mark.browser
 
-FOCUSED = """() => {
+FOCUSED = r"""() => {
   const e = document.activeElement;
   if (!e || e === document.body || e.tagName === 'MAIN') return '';
   const label = e.labels && e.labels.length ? e.labels[0].innerText : '';

@@ -54,6 +54,7 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/plans/{plan_id:str}/assessments/{assessment_id:str}/answers/{question:str}"): {
         "visibility": "care_team"},
     ("POST", "/api/plans/{plan_id:str}/feedback"): {"listened": 4},
+    ("POST", "/api/staff/unlock"): {"username": "nobody-in-particular"},
 }
 QUERY = {
     "/api/plans/{plan_id:str}/diff": "?from=1&to=1",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import re
 
 from careplans import audit
@@ -52,7 +54,7 @@ def test_since_you_last_looked_on_my_plan_and_the_caseload(as_, world):
     kw.get(f"/plans/{pid}")
     version = kw.plan(pid)["version"]
     r = kw.patch(f"/api/plans/{pid}", {"about_me": {"what_matters": "Football on Sundays."},
-                                       "next_review_date": "2099-01-01"}, version=version)
+                                       "next_review_date": (dt.date.today() + dt.timedelta(days=200)).isoformat()}, version=version)
     assert r.status_code == 200, r.text
     r = kw.post(f"/api/plans/{pid}/agreements", {"version": version + 1})
     assert r.status_code in (200, 201), r.text

@@ -463,7 +463,7 @@ def test_page_images_of_each_audience(filled):
         for number in range(min(len(document), 2)):
             image = document[number].render(scale=1.3).to_pil()
             image.save(out / f"{name}-page-{number + 1}.png")
-            assert len(set(image.convert("L").resize((60, 85)).getdata())) > 5, f"{name} page {number + 1} is blank"
+            assert sum(1 for n in image.convert("L").resize((60, 85)).histogram() if n) > 5, f"{name} page {number + 1} is blank"
         document.close()
 
 
