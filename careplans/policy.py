@@ -69,6 +69,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "plans.write": frozenset({CLIENT, KEYWORKER}),   # co-produced content: about me, goals, choices, staying safe
     "plans.sign": frozenset({CLIENT, KEYWORKER}),
     "plans.access_log": frozenset({CLIENT, KEYWORKER}),
+    "plans.export": frozenset({CLIENT, KEYWORKER, CLINICIAN}),  # FHIR record of what the caller or an audience sees
     # prescribing
     "prescribing.queue": frozenset({CLINICIAN}),
     "prescribing.decide": frozenset({CLINICIAN}),
@@ -244,6 +245,32 @@ def visibility(audience: str, sections: frozenset[str] | None = None) -> Visibil
     if audience == "custom":
         return Visibility("custom", frozenset(sections or ()) & _ALL, history=False)
     return vis
+
+
+def narrowed(reader: Visibility, audience: Visibility) -> Visibility:
+    """What a reader may hand to an audience: never more than either may see."""
+    return Visibility(
+        audience.audience, reader.sections & audience.sections,
+        free_text=reader.free_text and audience.free_text, names=reader.names and audience.names,
+        identity=reader.identity and audience.identity, history=reader.history and audience.history,
+        current_prescribing_only=reader.current_prescribing_only or audience.current_prescribing_only,
+        naloxone_only=reader.naloxone_only or audience.naloxone_only,
+        pseudonymised=reader.pseudonymised or audience.pseudonymised,
+    )
+
+
+def export_visibility(principal: Principal, audience: str | None = None,
+                      sections: frozenset[str] | None = None) -> Visibility:
+    """What an export (FHIR bundle, pack) made by this principal holds: their own view,
+    or the view of a share audience they name, narrowed to their own."""
+    own = AUDIENCES[audience_of(principal) or ""] if audience_of(principal) else None
+    if own is None:
+        raise NotAllowed("You cannot export plans.")
+    if audience is None or audience == audience_of(principal):
+        return own
+    if audience not in (*SHARE_AUDIENCES, CLIENT):
+        raise InvalidInput("audience", f"Choose one of: {', '.join((CLIENT, *SHARE_AUDIENCES))}.")
+    return narrowed(own, visibility(audience, sections))
 
 
 # --- pseudonyms for assurance -------------------------------------------------------------------

@@ -311,6 +311,7 @@ ACTION_WORDS = {
     "choices.read": "looked at the treatment options discussed",
     "prescribing.decide": "made a prescribing decision",
     "prescribing.refused": "tried to decide on an older version (nothing was saved)",
+    "plan.export.fhir": "downloaded the plan as a health record file (FHIR)",
 }
 
 
