@@ -6,10 +6,9 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Request, Response, get
-from litestar.params import Parameter
-from sqlalchemy.orm import Session
+from litestar.params import FromPath, QueryParameter
 
-from api.deps import transact
+from api.deps import DbSession, transact
 from api.guards import EXPORT, principal_of
 from careplans import exports, policy
 
@@ -28,10 +27,10 @@ def sections_of(raw: str | None) -> frozenset[str] | None:
      summary="The plan as a FHIR R4 Bundle of what you (or the audience you name) may see",
      media_type=FHIR_JSON)
 def fhir_bundle(
-    request: Request, db_session: Session, plan_id: str,
-    version: Annotated[int | None, Parameter(ge=1, le=2**31 - 1, description="a plan version; default current")] = None,
-    audience: Annotated[Audience | None, Parameter(description="export only what this audience may see")] = None,
-    sections: Annotated[str | None, Parameter(max_length=200, description="custom audience: comma-separated sections")] = None,
+    request: Request, db_session: DbSession, plan_id: FromPath[str],
+    version: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1, description="a plan version; default current")] = None,
+    audience: Annotated[Audience | None, QueryParameter(description="export only what this audience may see")] = None,
+    sections: Annotated[str | None, QueryParameter(max_length=200, description="custom audience: comma-separated sections")] = None,
 ) -> Response[bytes]:
     principal = principal_of(request)
     bundle = transact(db_session, lambda: exports.fhir_bundle(

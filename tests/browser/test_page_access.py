@@ -16,7 +16,8 @@ from careplans import queries
 from careplans.catalogue import load_options
 from careplans.services import goals
 from api.guards import PUBLIC_ROUTES, action_of
-from careplans import policy
+from careplans import assessments, policy
+from careplans.assessments import AnswerInput
 from tests.conftest import Api
 
 # Pages that anyone may open without logging in.
@@ -61,8 +62,11 @@ def records(world, db):
         kw = world.viewer(f"keyworker_{side}")
         version = queries.read_plan(db, kw, world.plan_ids[side], audited=False).version
         _, goal = goals.add_goal(db, kw, world.plan_ids[side], version, {"title": f"Goal {side}", "area": "health"})
+        assessment = assessments.start_assessment(db, kw, world.plan_ids[side], version + 1, "feel_safe", [
+            AnswerInput(question="safer_places", value="Near the door", visibility="care_team")], finish=False)
         out[side] = {"plan_id": world.plan_ids[side], "goal_id": goal.id, "client_id": world.client_ids[side],
-                     "number": "1", "option": load_options()[0].code}
+                     "number": "1", "option": load_options()[0].code, "assessment_id": assessment.id, "n": "1",
+                     "question": "safer_places"}
     db.commit()
     return out
 
