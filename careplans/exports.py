@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from careplans import audit, fhir, policy, queries
+from careplans import assessments, audit, fhir, policy, queries, shares
 from careplans.errors import NotFound
-from careplans.models import Agreement, CaseloadAssignment, Client, PlanVersion, User
+from careplans.models import Agreement, CaseloadAssignment, Client, PlanVersion, Share, User, utcnow
 from careplans.policy import Principal, Visibility
 from careplans.present import iso, present
 
@@ -59,6 +59,47 @@ def _signatures(db: Session, plan_id: uuid.UUID, up_to: int, vis: Visibility) ->
                            version=a.version, fingerprint=a.fingerprint) for a, name in rows]
 
 
+TOP_RATINGS = {"psychological_health": "TOP psychological health (0 to 20)",
+               "physical_health": "TOP physical health (0 to 20)",
+               "quality_of_life": "TOP quality of life (0 to 20)"}
+
+
+def _measures(view: Any) -> list[tuple[str, str, int]]:
+    """Totals and ratings worth comparing over time, from the answers that may leave."""
+    if view.questionnaire == "barc10" and view.score is not None and view.score.value is not None:
+        return [("barc10_total", "BARC-10 total (10 to 60)", int(view.score.value))]
+    if view.questionnaire == "top":
+        return [(a.question, TOP_RATINGS[a.question], int(a.value)) for a in view.answers
+                if a.question in TOP_RATINGS and isinstance(a.value, int) and not isinstance(a.value, bool)]
+    return []
+
+
+def _assessments(db: Session, plan_id: uuid.UUID, audience: str, up_to: int) -> list[fhir.Assessment]:
+    """Only answers the person marked `shareable` ever leave the service, in any export."""
+    out = []
+    for view in assessments.shareable_answers(db, plan_id, audience, up_to_version=up_to):
+        answers = [fhir.Answer(question=a.question, text=a.question_text, words=a.words,
+                               value=a.value if isinstance(a.value, (bool, int)) else None)
+                   for a in view.answers if a.status == "answered"]
+        out.append(fhir.Assessment(id=view.id, questionnaire=view.questionnaire, version=view.questionnaire_version,
+                                   title=view.title, taken_on=view.taken_on, stage=view.stage, answers=answers,
+                                   measures=_measures(view)))
+    return out
+
+
+def _live_shares(db: Session, plan_id: uuid.UUID, vis: Visibility) -> list[fhir.LiveShare]:
+    """The client's live links, as consents: in the client's and their team's own export
+    only, never in a copy for an audience (one recipient need not learn of another)."""
+    if vis.audience not in ("client", "keyworker", "clinician"):
+        return []
+    now = utcnow()
+    rows = db.execute(select(Share).where(Share.plan_id == plan_id, Share.revoked_at.is_(None))
+                      .order_by(Share.created_at)).scalars().all()
+    return [fhir.LiveShare(id=str(r.id), audience=r.audience, audience_words=shares.AUDIENCE_WORDS[r.audience],
+                           sections=list(r.sections or []), created_at=iso(r.created_at), expires_at=iso(r.expires_at))
+            for r in rows if shares.share_state(r, now) == "live"]
+
+
 def export_facts(db: Session, principal: Principal, plan_id: str | uuid.UUID, *, version: int | None = None,
                  audience: str | None = None, sections: frozenset[str] | None = None) -> fhir.ExportFacts:
     policy.require(principal, "plans.export")
@@ -76,7 +117,8 @@ def export_facts(db: Session, principal: Principal, plan_id: str | uuid.UUID, *,
     return fhir.ExportFacts(
         plan=view, person=_person(client, vis), plan_start=plan.start_date.isoformat() if plan.start_date else None,
         team=_team(db, plan.client_id, vis), signatures=_signatures(db, plan.id, pv.number, vis),
-        audience=vis.audience,
+        audience=vis.audience, shares=_live_shares(db, plan.id, vis),
+        assessments=_assessments(db, plan.id, vis.audience, pv.number),
     )
 
 

@@ -67,6 +67,41 @@ class Signature:
 
 
 @dataclass(frozen=True)
+class LiveShare:
+    """A link the client made that is still live: exported as a FHIR `Consent`."""
+
+    id: str
+    audience: str
+    audience_words: str
+    sections: list[str]
+    created_at: str
+    expires_at: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    words: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A finished assessment with only the answers that may leave the service (shareable)."""
+
+    id: str
+    questionnaire: str
+    version: int
+    title: str
+    taken_on: str
+    stage: str | None
+    answers: list[Answer]
+    # Totals and ratings to compare over time: (code, words, value), e.g. the BARC-10 total.
+    measures: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class ExportFacts:
     """Everything a bundle is made of, already filtered for the reader."""
 
@@ -76,6 +111,8 @@ class ExportFacts:
     team: list[Worker] = field(default_factory=list)
     signatures: list[Signature] = field(default_factory=list)
     audience: str = "client"
+    shares: list[LiveShare] = field(default_factory=list)
+    assessments: list[Assessment] = field(default_factory=list)
 
 
 def _id(plan: PlanView, *parts: Any) -> str:
@@ -259,6 +296,70 @@ def provenance(facts: ExportFacts, sig: Signature, plan_res: dict[str, Any], who
     }
 
 
+def consent(facts: ExportFacts, share: LiveShare, subject: dict[str, Any]) -> dict[str, Any]:
+    """A live share as the client's consent to pass this copy to an audience."""
+    return {
+        "resourceType": "Consent", "id": _id(facts.plan, "share", share.id),
+        "identifier": [{"system": "urn:careplans:share", "value": share.id}],
+        "status": "active",
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy",
+                              "display": "Privacy Consent"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}]}],
+        "patient": _ref(subject),
+        "dateTime": share.created_at,
+        "policyRule": {"text": "The client chose to share a copy of their care plan"},
+        "provision": {
+            "type": "permit",
+            "period": {"start": share.created_at, "end": share.expires_at},
+            "actor": [{"role": {"text": "Recipient"}, "reference": {"display": share.audience_words}}],
+            "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "TREAT",
+                         "display": "treatment"}],
+            "data": [{"meaning": "related", "reference": {"display": f"Plan sections: {', '.join(share.sections)}"}}]
+            if share.sections else [],
+        },
+    }
+
+
+def questionnaire_response(facts: ExportFacts, a: Assessment, subject: dict[str, Any]) -> dict[str, Any]:
+    items = []
+    for ans in a.answers:
+        item: dict[str, Any] = {"linkId": ans.question, "text": ans.text}
+        value = ans.value
+        if isinstance(value, bool):
+            item["answer"] = [{"valueBoolean": value}]
+        elif isinstance(value, int):
+            item["answer"] = [{"valueInteger": value}]
+        elif ans.words:
+            item["answer"] = [{"valueString": ans.words}]
+        items.append(item)
+    res: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse", "id": _id(facts.plan, "assessment", a.id),
+        "identifier": {"system": "urn:careplans:assessment", "value": a.id},
+        "questionnaire": f"urn:careplans:questionnaire:{a.questionnaire}|{a.version}",
+        "status": "completed",
+        "subject": _ref(subject),
+        "authored": a.taken_on,
+    }
+    if items:
+        res["item"] = items
+    return res
+
+
+def observation(facts: ExportFacts, a: Assessment, measure: tuple[str, str, int], subject: dict[str, Any],
+                response: dict[str, Any]) -> dict[str, Any]:
+    code, words, value = measure
+    return {
+        "resourceType": "Observation", "id": _id(facts.plan, "measure", a.id, code),
+        "status": "final",
+        "code": {"coding": [{"system": "urn:careplans:measure", "code": code, "display": words}],
+                 "text": words + (f" ({a.stage})" if a.stage else "")},
+        "subject": _ref(subject),
+        "effectiveDateTime": a.taken_on,
+        "valueInteger": value,
+        "derivedFrom": [_ref(response)],
+    }
+
+
 def bundle(facts: ExportFacts) -> dict[str, Any]:
     """The FHIR R4 collection bundle of one plan version, as JSON-ready dicts."""
     plan = facts.plan
@@ -315,6 +416,12 @@ def bundle(facts: ExportFacts) -> dict[str, Any]:
             workers[sig.role] = who
             resources.insert(1, who)
         resources.append(provenance(facts, sig, care_plan, who))
+
+    resources += [consent(facts, share, subject) for share in facts.shares]
+    for a in facts.assessments:
+        response = questionnaire_response(facts, a, subject)
+        resources.append(response)
+        resources += [observation(facts, a, m, subject, response) for m in a.measures]
 
     return {
         "resourceType": "Bundle",

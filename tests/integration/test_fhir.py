@@ -197,3 +197,35 @@ def test_every_export_is_in_who_has_seen_my_plan(rich_plan):
     exports = [i for i in items if i["action"] == "plan.export.fhir"]
     assert exports and exports[0]["role"] == "keyworker"
     assert "health record file" in exports[0]["what"]
+
+
+def test_shareable_answers_measures_and_live_shares(rich_plan):
+    client, pid = rich_plan["client"], rich_plan["plan_id"]
+    version = client.plan(pid)["version"]
+    r = client.post(f"/api/plans/{pid}/assessments", {"questionnaire": "feel_safe", "answers": [
+        {"question": "safer_times", "value": "SHAREABLE mornings", "visibility": "shareable"},
+        {"question": "hard_other", "value": "ONLYME blinds down", "visibility": "only_me"}]}, version=version)
+    assert r.status_code == 201, r.text
+    codes = ("important_things", "happy_with_life", "energy", "community", "support_friends", "fulfilling",
+             "living_space", "responsibility", "professionals", "progress")
+    r = client.post(f"/api/plans/{pid}/assessments", {"questionnaire": "barc10", "answers": [
+        {"question": c, "value": 4, "visibility": "shareable"} for c in codes]}, version=version + 1)
+    assert r.status_code == 201, r.text
+    share = client.post(f"/api/plans/{pid}/shares", {"audience": "gp"})
+    assert share.status_code == 201, share.text
+
+    own = client.get(f"/api/plans/{pid}/fhir").json()
+    _valid(own)
+    text = json.dumps(own)
+    assert "SHAREABLE mornings" in text and "ONLYME" not in text
+    (barc,) = [o for o in _resources(own, "Observation") if o["code"]["coding"][0]["code"] == "barc10_total"]
+    assert barc["valueInteger"] == 40
+    (consent,) = _resources(own, "Consent")
+    assert consent["provision"]["type"] == "permit"
+
+    gp = client.get(f"/api/plans/{pid}/fhir?audience=gp").json()
+    _valid(gp)
+    assert "SHAREABLE mornings" in json.dumps(gp) and "ONLYME" not in json.dumps(gp)
+    assert not _resources(gp, "Consent")  # one recipient does not learn of another
+    pharmacy = client.get(f"/api/plans/{pid}/fhir?audience=pharmacy").json()
+    assert not _resources(pharmacy, "QuestionnaireResponse") and not _resources(pharmacy, "Observation")
