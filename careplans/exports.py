@@ -9,14 +9,18 @@ has looked at my plan".
 
 from __future__ import annotations
 
+import io
+import json
 import uuid
+import zipfile
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from careplans import assessments, audit, fhir, policy, queries, shares
-from careplans.errors import NotFound
+from careplans.errors import InvalidInput, NotFound
 from careplans.models import Agreement, CaseloadAssignment, Client, PlanVersion, Share, User, utcnow
 from careplans.policy import Principal, Visibility
 from careplans.present import iso, present
@@ -132,3 +136,71 @@ def fhir_bundle(db: Session, principal: Principal, plan_id: str | uuid.UUID, *, 
                      client_id=facts.plan.client_id,
                      detail={"version": facts.plan.version, "audience": facts.audience})
     return fhir.bundle(facts)
+
+
+# --- "Take my plan with me": one ZIP with the PDF copy, the FHIR record and a README --------------
+
+@dataclass(frozen=True)
+class PackFor:
+    """Whose copy a pack holds: the client's own, or the copy of a live share the client made."""
+
+    audience: str
+    audience_words: str
+    sections: frozenset[str] | None
+    large_print: bool
+    share_id: str | None = None
+
+
+def pack_for(db: Session, principal: Principal, plan_id: str | uuid.UUID, share_id: str | None = None) -> PackFor:
+    """The client takes their own copy. Anyone else makes a pack only for a receiving service
+    the client chose: a live share of this plan (found inside the principal's share scope)."""
+    policy.require(principal, "plans.export")
+    if share_id is None:
+        if policy.pack_needs_share(principal):
+            raise InvalidInput("share", "A pack for another service needs a link the client has made for it. "
+                                        "Choose one of the client's links.")
+        return PackFor(audience="client", audience_words=shares.AUDIENCE_WORDS["client"], sections=None,
+                       large_print=False)
+    pid = queries.parse_id(plan_id)
+    sid = queries.parse_id(share_id, "share")
+    share = db.execute(select(Share).where(Share.id == sid, Share.plan_id == pid,
+                                           policy.share_scope(principal))).scalar_one_or_none()
+    if share is None or shares.share_state(share) != "live":
+        raise NotFound("There is no such live link for this plan.")
+    return PackFor(audience=share.audience, audience_words=shares.AUDIENCE_WORDS[share.audience],
+                   sections=frozenset(share.sections) if share.audience == "custom" else None,
+                   large_print=bool(share.large_print), share_id=str(share.id))
+
+
+def pack_readme(person: str, audience_words: str, version: int, fingerprint: str, made_on: str) -> str:
+    return f"""{person}'s care plan, to take with you
+{'=' * (len(person) + 35)}
+
+This folder holds {person}'s care plan, version {version}, as it was on {made_on},
+in the copy for: {audience_words}.
+
+care-plan.pdf
+    The plan to read and print. Its footer shows the version and a fingerprint
+    ({fingerprint[:12]}...): the same fingerprint means the same plan.
+
+care-plan.fhir.json
+    The same plan as a health record file in the FHIR R4 standard, which other
+    health and care services' systems can read: goals in the person's own words,
+    the treatment options talked about and what was decided, prescribing, who
+    agreed the plan and when. Give it to the service you are moving to.
+
+Only what this copy may hold is in it. Answers to questions are included only
+where {person} chose "can go in copies I share". The service that made this pack
+keeps a record that it was downloaded, which {person} can see.
+"""
+
+
+def pack_zip(pdf: bytes, bundle: dict[str, Any], readme: str) -> bytes:
+    """The ZIP itself: fixed file times, so the same version packs to the same bytes."""
+    buffer = io.BytesIO()
+    stamp = (1980, 1, 1, 0, 0, 0)
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, data in (("README.txt", readme.encode("utf-8")), ("care-plan.pdf", pdf),
+                           ("care-plan.fhir.json", json.dumps(bundle, ensure_ascii=False, indent=2).encode("utf-8"))):
+            z.writestr(zipfile.ZipInfo(name, date_time=stamp), data)
+    return buffer.getvalue()

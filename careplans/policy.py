@@ -351,6 +351,12 @@ def copy_visibility(audience: str, ticked: frozenset[str] | None = None) -> Visi
                       naloxone_only=vis.naloxone_only, pseudonymised=vis.pseudonymised)
 
 
+def pack_needs_share(principal: Principal) -> bool:
+    """"Take my plan with me": the client takes their own copy; anyone else makes a pack
+    only for a receiving service the client chose (a live share of the plan)."""
+    return principal.role != CLIENT
+
+
 def share_needs_client_present(principal: Principal) -> bool:
     """A share is the client's choice: anyone but the client makes one only together with
     the client, and the share records both."""

@@ -229,3 +229,47 @@ def test_shareable_answers_measures_and_live_shares(rich_plan):
     assert not _resources(gp, "Consent")  # one recipient does not learn of another
     pharmacy = client.get(f"/api/plans/{pid}/fhir?audience=pharmacy").json()
     assert not _resources(pharmacy, "QuestionnaireResponse") and not _resources(pharmacy, "Observation")
+
+
+def _zip(content: bytes) -> dict[str, bytes]:
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(content)) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def test_take_my_plan_with_me(rich_plan, as_):
+    import io
+
+    from pypdf import PdfReader
+
+    client, kw, pid = rich_plan["client"], rich_plan["keyworker"], rich_plan["plan_id"]
+    page = client.get(f"/plans/{pid}/take-with-me")
+    assert page.status_code == 200 and "Download my plan to take with me" in page.text
+    r = client.get(f"/plans/{pid}/take-with-me/pack.zip")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/zip"
+    files = _zip(r.content)
+    assert set(files) == {"README.txt", "care-plan.pdf", "care-plan.fhir.json"}
+    pdf_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(files["care-plan.pdf"])).pages)
+    assert GOAL_WORDS.split()[0] in pdf_text
+    bundle = json.loads(files["care-plan.fhir.json"])
+    _valid(bundle)
+    assert _resources(bundle, "Goal")[0]["description"]["text"] == GOAL_WORDS
+    assert "Person A's care plan" in files["README.txt"].decode()
+    log = client.get(f"/api/plans/{pid}/access-log").json()
+    actions = {i["action"] for i in (log["items"] if isinstance(log, dict) else log)}
+    assert {"plan.export.pack", "plan.export.fhir"} <= actions
+
+    # A keyworker makes a pack only from a live link the client made: that link's copy.
+    assert kw.get(f"/plans/{pid}/take-with-me/pack.zip").status_code == 422
+    share = client.post(f"/api/plans/{pid}/shares", {"audience": "pharmacy"}).json()
+    assert share["id"] in kw.get(f"/plans/{pid}/take-with-me").text
+    r = kw.get(f"/plans/{pid}/take-with-me/pack.zip?share={share['id']}")
+    assert r.status_code == 200, r.text
+    pharmacy = json.loads(_zip(r.content)["care-plan.fhir.json"])
+    assert not _resources(pharmacy, "Goal") and GOAL_WORDS not in json.dumps(pharmacy)
+    assert as_("keyworker_b").get(f"/plans/{pid}/take-with-me/pack.zip?share={share['id']}").status_code == 404
+    assert client.delete(f"/api/shares/{share['id']}").status_code == 204
+    assert kw.get(f"/plans/{pid}/take-with-me/pack.zip?share={share['id']}").status_code == 404
