@@ -19,6 +19,7 @@ from api.controllers import pages as page_routes
 from api.controllers import audit as audit_routes
 from api.controllers import clients as client_routes
 from api.controllers import plans as plan_routes
+from api.controllers import exports as export_routes
 from api.controllers import reports as report_routes
 from api.controllers import session as session_routes
 from api.controllers import shares as share_routes
@@ -77,6 +78,7 @@ API_ROUTES = [
     plan_routes.diff, plan_routes.create_goal, plan_routes.update_goal, plan_routes.create_check_in,
     plan_routes.sign, plan_routes.access_log,
     audit_routes.verify, audit_routes.events,
+    *export_routes.ROUTES,
 ]
 
 

@@ -76,6 +76,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "plans.write": frozenset({CLIENT, KEYWORKER}),   # co-produced content: about me, goals, choices, staying safe
     "plans.sign": frozenset({CLIENT, KEYWORKER}),
     "plans.access_log": frozenset({CLIENT, KEYWORKER}),
+    "plans.export": frozenset({CLIENT, KEYWORKER, CLINICIAN}),  # FHIR record of what the caller or an audience sees
     # copies of a plan (PDF, preview) and links the client shares
     "plans.pdf": frozenset({CLIENT, KEYWORKER, CLINICIAN}),
     "shares.read": frozenset({CLIENT, KEYWORKER}),
@@ -301,6 +302,30 @@ def visibility(audience: str, sections: frozenset[str] | None = None) -> Visibil
     return vis
 
 
+def narrowed(reader: Visibility, audience: Visibility) -> Visibility:
+    """What a reader may hand to an audience: never more than either may see."""
+    return Visibility(
+        audience.audience, reader.sections & audience.sections,
+        free_text=reader.free_text and audience.free_text, names=reader.names and audience.names,
+        identity=reader.identity and audience.identity, history=reader.history and audience.history,
+        current_prescribing_only=reader.current_prescribing_only or audience.current_prescribing_only,
+        naloxone_only=reader.naloxone_only or audience.naloxone_only,
+        pseudonymised=reader.pseudonymised or audience.pseudonymised,
+    )
+
+
+def export_visibility(principal: Principal, audience: str | None = None,
+                      sections: frozenset[str] | None = None) -> Visibility:
+    """What an export (FHIR bundle, pack) made by this principal holds: their own view,
+    or the view of a share audience they name, narrowed to their own."""
+    own = AUDIENCES[audience_of(principal) or ""] if audience_of(principal) else None
+    if own is None:
+        raise NotAllowed("You cannot export plans.")
+    if audience is None or audience == audience_of(principal):
+        return own
+    if audience not in COPY_AUDIENCES:
+        raise InvalidInput("audience", f"Choose one of: {', '.join(COPY_AUDIENCES)}.")
+    return narrowed(own, copy_visibility(audience, sections))
 # --- copies: PDF, preview and share links -----------------------------------------------------------
 
 COPY_AUDIENCES: tuple[str, ...] = ("client", "gp", "pharmacy", "custom")
@@ -324,6 +349,12 @@ def copy_visibility(audience: str, ticked: frozenset[str] | None = None) -> Visi
     return Visibility(vis.audience, sections, free_text=vis.free_text, names=vis.names, identity=vis.identity,
                       history=False, current_prescribing_only=vis.current_prescribing_only,
                       naloxone_only=vis.naloxone_only, pseudonymised=vis.pseudonymised)
+
+
+def pack_needs_share(principal: Principal) -> bool:
+    """"Take my plan with me": the client takes their own copy; anyone else makes a pack
+    only for a receiving service the client chose (a live share of the plan)."""
+    return principal.role != CLIENT
 
 
 def share_needs_client_present(principal: Principal) -> bool:

@@ -442,6 +442,8 @@ ACTION_WORDS = {
     "choices.read": "looked at the treatment options discussed",
     "prescribing.decide": "made a prescribing decision",
     "prescribing.refused": "tried to decide on an older version (nothing was saved)",
+    "plan.export.fhir": "downloaded the plan as a health record file (FHIR)",
+    "plan.export.pack": "downloaded the plan to take to another service (PDF and health record file)",
     "plan.pdf.read": "downloaded a copy (PDF)",
     "plan.copy.read": "previewed a copy",
     "share.create": "made a link to share a copy",

@@ -27,6 +27,7 @@ from api.controllers import (
     pages_assessments,
     pages_admin,
     pages_admin_unlock,
+    pages_exports,
     pages_goals,
     pages_options,
     pages_plan,
@@ -40,4 +41,4 @@ from api.controllers import (
 PAGE_ROUTES: list = [*pages_session.ROUTES, *pages_plan.ROUTES, *pages_about.ROUTES, *pages_goals.ROUTES,
                      *pages_options.ROUTES, *pages_prescribing.ROUTES, *pages_staying_safe.ROUTES,
                      *pages_shares.ROUTES, *pages_assessments.ROUTES, *pages_reports.ROUTES, *pages_admin.ROUTES,
-                     *pages_admin_unlock.ROUTES]
+                     *pages_admin_unlock.ROUTES, *pages_exports.ROUTES]

@@ -91,22 +91,27 @@ class CopyToServe:
         self.view = None if self.not_modified or self.cached is not None else prepared.view(db)
 
 
+def pdf_bytes(db: Session, copy: CopyToServe, timeout: float) -> bytes:
+    """The copy's PDF: the stored bytes, or rendered now (off the event loop, in a worker) and stored."""
+    if copy.cached is not None:
+        return copy.cached
+    view = copy.view
+    assert view is not None
+    try:
+        content = pdf.render_pdf(copy_html(view), timeout=timeout)
+    except pdf.RenderBusy as exc:
+        raise ServiceBusy(detail=str(exc), headers={"Retry-After": "30"}) from exc
+    except pdf.RenderTimeout as exc:
+        raise ServiceBusy(detail="The copy took too long to make. Try again, or choose fewer sections.",
+                          headers={"Retry-After": "30"}) from exc
+    transact(db, lambda: shares.store_pdf(db, copy.key, copy.plan_id, content))
+    return content
+
+
 def pdf_response(db: Session, copy: CopyToServe, timeout: float) -> Response:
     if copy.not_modified:
         return Response(content=b"", status_code=304, headers={"ETag": copy.etag})
-    content = copy.cached
-    view = copy.view
-    if content is None:
-        assert view is not None
-        try:
-            content = pdf.render_pdf(copy_html(view), timeout=timeout)
-        except pdf.RenderBusy as exc:
-            raise ServiceBusy(detail=str(exc), headers={"Retry-After": "30"}) from exc
-        except pdf.RenderTimeout as exc:
-            raise ServiceBusy(detail="The copy took too long to make. Try again, or choose fewer sections.",
-                              headers={"Retry-After": "30"}) from exc
-        rendered = content
-        transact(db, lambda: shares.store_pdf(db, copy.key, copy.plan_id, rendered))
+    content = pdf_bytes(db, copy, timeout)
     return Response(content=content, media_type="application/pdf",
                     headers={"ETag": copy.etag, "Content-Disposition": f'inline; filename="{copy.filename}"'})
 
