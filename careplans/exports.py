@@ -155,13 +155,14 @@ def pack_for(db: Session, principal: Principal, plan_id: str | uuid.UUID, share_
     """The client takes their own copy. Anyone else makes a pack only for a receiving service
     the client chose: a live share of this plan (found inside the principal's share scope)."""
     policy.require(principal, "plans.export")
+    pid = queries.parse_id(plan_id)
+    queries.load_current(db, principal, pid)  # another caseload's plan is not found, whatever is asked
     if share_id is None:
         if policy.pack_needs_share(principal):
             raise InvalidInput("share", "A pack for another service needs a link the client has made for it. "
                                         "Choose one of the client's links.")
         return PackFor(audience="client", audience_words=shares.AUDIENCE_WORDS["client"], sections=None,
                        large_print=False)
-    pid = queries.parse_id(plan_id)
     sid = queries.parse_id(share_id, "share")
     share = db.execute(select(Share).where(Share.id == sid, Share.plan_id == pid,
                                            policy.share_scope(principal))).scalar_one_or_none()
