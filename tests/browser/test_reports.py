@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -93,7 +94,7 @@ def test_auditor_answers_was_choice_offered_with_the_keyboard(new_context, peopl
     with page.expect_download() as info:
         page.keyboard.press("Enter")
     path = info.value.path()
-    text = open(path, encoding="utf-8").read()
+    text = Path(path).read_text(encoding="utf-8")
     assert text.splitlines()[0].startswith("plan,keyworker,start_date")
     assert assurance["plan_ref"] in text and people.client_name not in text
 
