@@ -1,67 +1,69 @@
-"""Profile plan reads and check-in writes in-process (cProfile), through the whole app.
+"""Profile the served app under load with py-spy (every thread, native frames off).
 
-    .venv/bin/python -m bench.profile [N]
+    .venv/bin/python -m bench.profile [seconds]
 
-Prints the functions with the most cumulative time for N reads and N writes, served by
-the real app (middleware, session, policy, audit) through Litestar's TestClient.
+Builds the bench data on a fresh SQLite file, serves the app like `make bench`,
+drives plan reads and then check-ins with wrk while py-spy samples the server, and
+prints the frames where the most samples were spent (inclusive), per workload.
+The collapsed stacks are kept in var/profile-{read,write}.txt for a flame graph
+(e.g. speedscope or flamegraph.pl). Needs py-spy (pip) and wrk.
 """
 
 from __future__ import annotations
 
-import cProfile
-import io
+import collections
 import os
-import pstats
+import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
-os.environ.setdefault("CAREPLANS_ARGON2_PROFILE", "cheapest")
-os.environ.setdefault("CAREPLANS_ENV", "test")
 os.environ.setdefault("BENCH_CHECKINS", "0")  # no long-history plan: this profiles the request path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from litestar.testing import TestClient  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
-from api.app import create_app  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from bench.__main__ import SECRET, build  # noqa: E402
-from careplans.db import make_engine, upgrade  # noqa: E402
-from careplans.demo import DEMO_PASSWORD  # noqa: E402
+from bench.__main__ import ROOT, build, login, serve, wrk  # noqa: E402
+from careplans.db import upgrade  # noqa: E402
 
 
-def top(profile: cProfile.Profile, n: int = 25) -> str:
-    out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(n)
-    return out.getvalue()
+def record(pid: int, seconds: int, out: Path, load) -> None:
+    spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--duration",
+                            str(seconds), "--format", "raw", "--output", str(out), "--nonblocking"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t = threading.Thread(target=load)
+    t.start()
+    spy.wait()
+    t.join()
+
+
+def summary(path: Path, n: int = 30) -> str:
+    inclusive: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        c = int(count)
+        total += c
+        for frame in set(stack.split(";")):
+            inclusive[frame] += c
+    rows = [f"{100 * c / total:5.1f}%  {frame}" for frame, c in inclusive.most_common(n)]
+    return f"{total} samples\n" + "\n".join(rows)
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 8
     url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'profile.db'}"
     upgrade(url)
     data = build(url)
-    app = create_app(Settings(env="test", database_url=url, secret_key=SECRET))
-    with TestClient(app) as http:
-        r = http.post("/api/session", json={"username": "demo-keyworker", "password": DEMO_PASSWORD})
-        csrf = r.json()["csrf_token"]
-        plan, goal, version = data.write_targets[0].split(":")
-        version = int(version)
-        http.get(f"/api/plans/{data.small_plan}")
-        reads = cProfile.Profile()
-        reads.enable()
-        for _ in range(n):
-            http.get(f"/api/plans/{data.small_plan}")
-        reads.disable()
-        writes = cProfile.Profile()
-        writes.enable()
-        for i in range(n):
-            r = http.post(f"/api/plans/{plan}/goals/{goal}/check-ins", json={"rating": i % 11, "note": "ok"},
-                          headers={"If-Match": f'"{version}"', "X-CSRF-Token": csrf})
-            version = int(r.headers["etag"].strip('"'))
-        writes.disable()
-    print(f"=== {n} plan reads ===\n{top(reads)}\n=== {n} check-ins ===\n{top(writes)}")
+    out_dir = ROOT / "var"
+    out_dir.mkdir(exist_ok=True)
+    with serve("api.asgi:app", url) as (base, proc):
+        headers, csrf = login(base)
+        read_out, write_out = out_dir / "profile-read.txt", out_dir / "profile-write.txt"
+        record(proc.pid, seconds, read_out, lambda: wrk(base + f"/api/plans/{data.small_plan}", headers, seconds))
+        record(proc.pid, seconds, write_out, lambda: wrk(
+            base + "/", None, seconds, script=str(ROOT / "bench" / "checkin.lua"),
+            args=[headers["Cookie"], csrf, "2", *data.write_targets]))
+    print("=== plan reads ===\n" + summary(read_out) + "\n\n=== check-ins ===\n" + summary(write_out))
 
 
 if __name__ == "__main__":
