@@ -12,14 +12,21 @@ from litestar.openapi import OpenAPIConfig
 from litestar.security.session_auth import SessionAuth
 
 from api import security, templating
+from api.controllers import assessments as assessment_routes
+from api.input_guard import InputGuardMiddleware
 from api.controllers import choices as choice_routes
 from api.controllers import pages as page_routes
 from api.controllers import audit as audit_routes
 from api.controllers import clients as client_routes
 from api.controllers import plans as plan_routes
+from api.controllers import exports as export_routes
+from api.controllers import reports as report_routes
 from api.controllers import session as session_routes
+from api.controllers import shares as share_routes
 from api.errors import EXCEPTION_HANDLERS
 from api.settings import Settings
+from careplans import pdf
+from careplans import questionnaires
 from careplans.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +40,7 @@ CSP = (
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),  # no-referrer makes browsers send `Origin: null`
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
@@ -59,6 +66,11 @@ async def add_security_headers(message, scope) -> None:
     message["headers"] = headers
 
 
+def dispose_engine(app: Litestar) -> None:
+    """Close every pooled connection when the app stops (an app made per test must not leak them)."""
+    app.state.engine.dispose()
+
+
 API_ROUTES = [
     session_routes.login, session_routes.logout, session_routes.me, session_routes.health, session_routes.live,
     client_routes.list_clients, client_routes.create_client, client_routes.get_client, client_routes.create_plan,
@@ -66,11 +78,14 @@ API_ROUTES = [
     plan_routes.diff, plan_routes.create_goal, plan_routes.update_goal, plan_routes.create_check_in,
     plan_routes.sign, plan_routes.access_log,
     audit_routes.verify, audit_routes.events,
+    *export_routes.ROUTES,
 ]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    # A questionnaire file with an error stops start-up, naming the file and the field.
+    questionnaires.load_all()
     engine = make_engine(settings.database_url)
     # Handlers end every transaction themselves (api.deps.transact). Nothing may reopen
     # one afterwards: on SQLite an open transaction holds the write lock that the
@@ -88,7 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         secure=settings.secure_cookies,
     )
     auth = SessionAuth(
-        retrieve_user_handler=security.make_retrieve_user(alchemy),
+        retrieve_user_handler=security.make_retrieve_user(alchemy, settings.session_max_hours * 3600),
         session_backend_config=session_config,
         exclude=["^/health$", "^/health/live$", "^/schema", "^/static/", "^/login$", "^/s/", "^/favicon.ico$"],
     )
@@ -98,14 +113,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # are then set up once each. Registered one by one, Litestar re-registers the
         # earlier handlers of a shared path and wraps sync handlers twice.
         route_handlers=[
-            Router(path="/", route_handlers=[*API_ROUTES, *choice_routes.ROUTES, *page_routes.PAGE_ROUTES]),
+            Router(path="/", route_handlers=[*API_ROUTES, *choice_routes.ROUTES, *share_routes.ROUTES,
+                                             *assessment_routes.ROUTES, *report_routes.ROUTES,
+                                             *page_routes.PAGE_ROUTES]),
             *templating.static_routers(),
         ],
         template_config=templating.template_config(),
         plugins=[SQLAlchemyPlugin(config=alchemy)],
         on_app_init=[auth.on_app_init],
         middleware=[
-            DefineMiddleware(security.OriginCheckMiddleware, allowed_hosts=settings.allowed_hosts),
+            DefineMiddleware(security.OriginCheckMiddleware, allowed_hosts=settings.allowed_hosts,
+                             allowed_origins=settings.allowed_origins),
+            # Before CSRF, which parses form bodies: sizes, field counts, UTF-8, depth, text, types.
+            DefineMiddleware(InputGuardMiddleware),
             DefineMiddleware(security.SessionCSRFMiddleware, config=csrf),
         ],
         # Litestar matches the whole Host header, port included.
@@ -113,7 +133,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *settings.allowed_hosts, *(f"{h}:{settings.port}" for h in settings.allowed_hosts)]),
         before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        openapi_config=OpenAPIConfig(title="careplans", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(title="careplans", version="0.1.0", path="/schema") if settings.openapi else None,
+        on_startup=[security.start_cleanup(session_config, alchemy, settings.session_cleanup_minutes)],
+        on_shutdown=[pdf.shutdown, security.stop_cleanup, dispose_engine],
         debug=False,
     )
     app.state.settings = settings

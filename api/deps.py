@@ -8,6 +8,7 @@ import time
 from typing import Callable, TypeVar
 
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, HTTPException
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -15,6 +16,9 @@ from sqlalchemy.orm import Session
 from careplans.errors import DomainError
 
 T = TypeVar("T")
+# The database session advanced-alchemy's plugin provides, named explicitly (Litestar 3
+# drops dependencies inferred from a parameter's name).
+DbSession = NamedDependency[Session]
 log = logging.getLogger("careplans")
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock (PostgreSQL)
 

@@ -11,6 +11,8 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Validatio
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from sqlalchemy.exc import OperationalError
+
 from careplans.errors import DomainError, InvalidInput, VersionConflict
 
 log = logging.getLogger("careplans")
@@ -24,10 +26,12 @@ TITLES = {
     405: "Method not allowed",
     409: "Conflict",
     412: "Precondition failed",
+    413: "Too large",
     422: "Check what you entered",
     428: "Say which version you started from",
     429: "Too many attempts",
     500: "Something went wrong on our side",
+    503: "Not available just now",
 }
 
 _FIELD_RE = re.compile(r"`\$\.([^`]+)`")
@@ -82,7 +86,7 @@ def handle_http(request: Request, exc: HTTPException) -> Response:
     if _wants_html(request):
         if isinstance(exc, NotAuthorizedException):
             return Redirect(path=f"/login?next={request.url.path}")
-        return _html(request, status, exc.detail)
+        return _html(request, status, detail or TITLES.get(status, "Error"))
     return problem(status, detail or TITLES.get(status, "Error"))
 
 
@@ -97,7 +101,10 @@ def handle_domain(request: Request, exc: DomainError) -> Response:
         return problem(422, exc.detail, errors=exc.errors)
     extra = {k: v for k, v in {"errors": getattr(exc, "errors", None),
                                 "warnings": getattr(exc, "warnings", None)}.items() if v}
-    return problem(status, exc.detail, **extra)
+    response = problem(status, exc.detail, **extra)
+    if (retry_after := getattr(exc, "retry_after", None)) is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def handle_internal(request: Request, exc: Exception) -> Response:
@@ -119,8 +126,27 @@ def _html(request: Request, status: int, detail: str) -> Response:
         return Response(f"{TITLES.get(status, 'Error')}: {detail}", status_code=status, media_type=MediaType.TEXT)
 
 
+RETRY_AFTER_SECONDS = 5
+
+
+def handle_database_unavailable(request: Request, exc: OperationalError) -> Response:
+    """The database refused or went away (connection refused, reset, server restarting):
+    503 with Retry-After, not 500. The transaction did not commit, so nothing was saved
+    and nothing acknowledged is lost; the pool reconnects by itself when the database returns."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc.orig).__name__)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    detail = "The service cannot reach its database just now. Nothing was saved; try again in a few seconds."
+    if _wants_html(request):
+        response = _html(request, 503, detail)
+    else:
+        response = problem(503, detail)
+    response.headers.update(headers)
+    return response
+
+
 EXCEPTION_HANDLERS = {
     HTTPException: handle_http,
     DomainError: handle_domain,
+    OperationalError: handle_database_unavailable,
     Exception: handle_internal,
 }

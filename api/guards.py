@@ -19,6 +19,8 @@ from careplans.policy import Principal
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/api/session"), ("GET", "/health"), ("GET", "/health/live"),
     ("GET", "/login"), ("POST", "/login"), ("GET", "/logged-out"),
+    # A share link: the token is the key (careplans.shares.open_share answers 404 for any other).
+    ("GET", "/s/{token:str}"), ("POST", "/s/{token:str}"),
 })
 
 
@@ -63,8 +65,13 @@ READERS = allow("plans.read")
 WRITERS = allow("plans.write")
 SIGNERS = allow("plans.sign")
 ACCESS_LOG = allow("plans.access_log")
+EXPORT = allow("plans.export")
 PRESCRIBING_QUEUE = allow("prescribing.queue")
 CLINICIANS = allow("prescribing.decide")
 AUDIT_EVENTS = allow("audit.events")
 AUDIT_PRESCRIBING = allow("audit.prescribing")
 AUDIT_VERIFY = allow("audit.verify")
+AUDIT_REPORTS = allow("audit.reports")
+FEEDBACK_GIVE = allow("feedback.give")
+FEEDBACK_READ = allow("feedback.read")
+STAFF_UNLOCK = allow("staff.unlock")

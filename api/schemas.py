@@ -8,9 +8,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from careplans import vocab
+
 LongText = Annotated[str, Meta(max_length=4000)]
 Title = Annotated[str, Meta(min_length=1, max_length=200)]
 Short = Annotated[str, Meta(max_length=200)]
+Substance = vocab.SUBSTANCES.literal()
 Area = Literal["drug_alcohol_use", "health", "offending", "social_functioning", "harm_reduction"]
 GoalStatus = Literal["proposed", "active", "achieved", "paused", "let_go"]
 
@@ -88,6 +91,8 @@ class PlanPatch(Input):
     about_me: AboutMePatch | UnsetType = UNSET
     staying_safe: StayingSafePatch | UnsetType = UNSET
     next_review_date: dt.date | None | UnsetType = UNSET
+    # What the plan is about (vocab.SUBSTANCES), one or several; [] for "not said yet".
+    substances: Annotated[list[Substance], Meta(max_length=10)] | UnsetType = UNSET  # type: ignore[valid-type]
 
 
 class Step(Input):
@@ -121,7 +126,7 @@ class CheckInCreate(Input):
 
 
 class AgreementCreate(Input):
-    version: Annotated[int, Meta(ge=1)]
+    version: Annotated[int, Meta(ge=1, le=2**31 - 1)]
     statement: LongText | None = None
 
 
@@ -197,6 +202,8 @@ class ClientView(Output):
     nhs_number: str | None = None
     plan_version: int | None = None
     agreement_state: str | None = None
+    agreement_headline: str | None = None  # the state in words for the reader ("Waiting for you to sign")
+    agreement_tone: str | None = None
     next_review_date: str | None = None
 
 

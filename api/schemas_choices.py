@@ -75,3 +75,12 @@ class DecisionCreate(Input):
     sex: Literal["female", "male", "other", "not_recorded"] | None = None
     objective_withdrawal_confirmed: bool | None = None
     nation: Literal["england", "wales", "scotland", "northern_ireland"] | None = None
+    on_opioid_treatment: bool | None = None
+    sadq_score: Annotated[int, Meta(ge=0, le=60)] | None = None
+    withdrawal_seizures_or_dt_history: bool | None = None
+    inpatient_withdrawal: bool | None = None
+    withdrawal_symptoms: bool | None = None
+    weight_kg: Annotated[float, Meta(gt=0, le=500)] | None = None
+    age_years: Annotated[int, Meta(ge=0, le=130)] | None = None
+    hours_since_last_drink: Annotated[float, Meta(ge=0, le=1_000_000)] | None = None
+    alcohol_g_per_day: Annotated[float, Meta(ge=0, le=5000)] | None = None

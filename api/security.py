@@ -13,7 +13,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +38,8 @@ from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
 from litestar.middleware.session import SessionMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from careplans.db import READ_ONLY_OPTIONS
 
@@ -172,9 +175,11 @@ class DatabaseSessionConfig(ServerSideSessionConfig):
 
 
 def start_session(connection: ASGIConnection, user: User) -> None:
-    """Log the user in on this connection under a new session id (never the one the browser sent)."""
+    """Log the user in on this connection under a new session id (never the one the browser sent).
+
+    `started` is when: the session ends `session_max_hours` later however busy it is."""
     connection.scope[ROTATE_KEY] = secrets.token_hex(32)  # type: ignore[literal-required]
-    connection.set_session({"user_id": str(user.id), "role": user.role})
+    connection.set_session({"user_id": str(user.id), "role": user.role, "started": int(time.time())})
 
 
 def _aware(at: dt.datetime) -> dt.datetime:
@@ -202,7 +207,23 @@ async def close_db_session(message: Message, scope: Scope) -> None:
         delete_aa_scope_state(scope, SESSION_SCOPE_KEY)
 
 
-def make_retrieve_user(alchemy: SQLAlchemySyncConfig):
+def end_sessions_of(db: Session, user_id: str) -> int:
+    """Delete every stored session of one account (after deactivation). Each request also loads
+    the account and refuses an inactive one, so this only tidies: access ends either way."""
+    ended = []
+    for row_id, data in db.execute(select(UserSession.id, UserSession.data)).all():
+        try:
+            payload = json.loads(data)
+        except (ValueError, TypeError):
+            continue
+        if isinstance(payload, dict) and payload.get("user_id") == str(user_id):
+            ended.append(row_id)
+    if ended:
+        db.execute(delete(UserSession).where(UserSession.id.in_(ended)))
+    return len(ended)
+
+
+def make_retrieve_user(alchemy: SQLAlchemySyncConfig, max_age_seconds: int | None = None):
     def _load(user_id: str) -> Principal | None:
         with alchemy.get_session() as db:
             user = get_active_user(db, user_id)
@@ -215,6 +236,10 @@ def make_retrieve_user(alchemy: SQLAlchemySyncConfig):
         user_id = session.get("user_id")
         if not user_id:
             return None
+        if max_age_seconds is not None:
+            started = session.get("started")
+            if not isinstance(started, int) or time.time() - started > max_age_seconds:
+                return None  # past the absolute lifetime: log in again
         if PRINCIPAL_KEY in connection.scope:  # read with the session (RotatingSessionBackend)
             loaded = connection.scope[PRINCIPAL_KEY]  # type: ignore[literal-required]
             return loaded if loaded is not None and str(loaded.id) == str(user_id) else None
@@ -250,12 +275,34 @@ def new_csrf_cookie(secret: str, secure: bool) -> tuple[str, Cookie]:
 
 # --- origin check -------------------------------------------------------------------------
 
-class OriginCheckMiddleware:
-    """Refuse cross-site unsafe requests (Sec-Fetch-Site / Origin), a second line behind CSRF."""
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
-    def __init__(self, app: ASGIApp, allowed_hosts: tuple[str, ...]) -> None:
+
+def origin_triple(value: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an origin or URL; None when it has no host (e.g. "null")."""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = (parts.scheme or "").lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme]
+
+
+class OriginCheckMiddleware:
+    """Refuse cross-site unsafe requests (Sec-Fetch-Site / Origin), a second line behind CSRF.
+
+    An Origin must match this request's own scheme, host and port, or one of the allowed
+    origins (CAREPLANS_ALLOWED_ORIGINS); `Origin: null` (sandboxed frames, some redirects)
+    is refused. Pages send Referrer-Policy: same-origin, so browsers send a real Origin.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_hosts: tuple[str, ...], allowed_origins: tuple[str, ...] = ()) -> None:
         self.app = app
         self.allowed = {h.lower() for h in allowed_hosts}
+        self.allowed_origins = {t for t in (origin_triple(o) for o in allowed_origins) if t}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("method") in UNSAFE:
@@ -263,10 +310,10 @@ class OriginCheckMiddleware:
             site = headers.get("sec-fetch-site")
             origin = headers.get("origin")
             bad = site is not None and site not in ("same-origin", "none")
-            if origin and origin != "null":
-                host = (urlsplit(origin).hostname or "").lower()
-                request_host = (headers.get("host", "").rsplit(":", 1)[0]).lower()
-                if host != request_host and host not in self.allowed:
+            if origin is not None:
+                claimed = origin_triple(origin)
+                own = origin_triple(f"{scope.get('scheme', 'http')}://{headers.get('host', '')}")
+                if claimed is None or (claimed != own and claimed not in self.allowed_origins):
                     bad = True
             if bad:
                 raise PermissionDeniedException("Cross-site requests are not accepted.")
@@ -281,3 +328,52 @@ def parse_uuid(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
+
+
+# --- cleanup ----------------------------------------------------------------------------
+
+def start_cleanup(session_config: DatabaseSessionConfig, alchemy: SQLAlchemySyncConfig, minutes: int):
+    """on_startup: every `minutes`, delete expired sessions and spent login delays.
+
+    Runs in every app process without an operator; each delete is idempotent, so several
+    processes doing it at once is harmless."""
+    import asyncio
+    import logging
+
+    from careplans.services import throttle
+
+    log = logging.getLogger("careplans")
+
+    def delete_spent_throttles() -> int:
+        with alchemy.get_session() as db:
+            count = throttle.delete_expired(db)
+            db.commit()
+            return count
+
+    async def start(app: Any) -> None:
+        backend = session_config._backend_class(config=session_config)
+
+        async def loop() -> None:
+            while True:
+                # Wait first: start-up is busy enough (and tests set up data then).
+                await asyncio.sleep(max(minutes * 60, 1))
+                try:
+                    await backend.delete_expired()
+                    await async_(delete_spent_throttles)()
+                except Exception as exc:  # noqa: BLE001 - the database may be away; try next time
+                    log.warning("session cleanup failed: %s", type(exc).__name__)
+
+        app.state.cleanup_task = asyncio.create_task(loop())
+
+    return start
+
+
+async def stop_cleanup(app: Any) -> None:
+    import asyncio
+    import contextlib
+
+    task = getattr(app.state, "cleanup_task", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -37,6 +37,10 @@ class Settings:
     port: int = 8000
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "testserver", "testserver.local", "[::1]")
     session_idle_minutes: int = 30
+    session_max_hours: int = 12  # absolute lifetime, however active the session
+    session_cleanup_minutes: int = 15  # how often expired sessions and login delays are deleted
+    allowed_origins: tuple[str, ...] = ()  # other origins allowed to post (scheme://host:port)
+    openapi: bool = True  # /schema; off by default in production
     unavailable_options: frozenset[str] = field(default_factory=frozenset)
     pdf_timeout_seconds: int = 30
 
@@ -86,7 +90,14 @@ class Settings:
             "host": env.get("CAREPLANS_HOST", "127.0.0.1"),
             "port": int(env.get("CAREPLANS_PORT", "8000")),
             "session_idle_minutes": int(env.get("CAREPLANS_SESSION_IDLE_MINUTES", "30")),
+            "session_max_hours": int(env.get("CAREPLANS_SESSION_MAX_HOURS", "12")),
+            "session_cleanup_minutes": int(env.get("CAREPLANS_SESSION_CLEANUP_MINUTES", "15")),
+            "allowed_origins": tuple(o.strip() for o in env.get("CAREPLANS_ALLOWED_ORIGINS", "").split(",")
+                                     if o.strip()),
+            "openapi": env.get("CAREPLANS_OPENAPI", "off" if mode == "production" else "on").strip().lower()
+            in ("1", "on", "true", "yes"),
             "unavailable_options": unavailable,
+            "pdf_timeout_seconds": int(env.get("CAREPLANS_PDF_TIMEOUT_SECONDS", "30")),
         }
         if hosts:
             kwargs["allowed_hosts"] = hosts

@@ -11,7 +11,7 @@ Globals for every template:
 - progress_chart(check_ins)  geometry for the SVG progress chart (careplans.views)
 - ABOUT_ME_LABELS, GOAL_AREAS, GOAL_STATUSES  labels for forms
 Filters: date, datetime, fingerprint, voice_label(people), area_words, status_words,
-agreement_words, option_name, yes_no, words(table), possessive (see careplans.views).
+agreement_words, option_name, yes_no, words(table), possessive (see careplans.views); mg (a dose: "16 mg", careplans.present.dose_text).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, pass_context
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.utils.scope.state import ScopeState
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -29,6 +29,7 @@ from markupsafe import Markup, escape
 
 from api.security import CSRF_COOKIE
 from careplans import views, vocab
+from careplans.present import dose_text
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -78,7 +79,7 @@ def option_name(code: Any) -> str:
     return option.name if option is not None else str(code or "")
 
 
-AREA_CHOICES = [(t.code, t.words) for t in vocab.GOAL_AREAS]
+AREA_CHOICES = [(t.code, t.words, t.hint) for t in vocab.GOAL_AREAS]
 STATUS_CHOICES = [(t.code, t.words, t.hint) for t in vocab.GOAL_STATUSES]
 
 WORD_TABLES = {
@@ -93,8 +94,37 @@ WORD_TABLES = {
 }
 
 
-def _words(value: Any, table: str) -> str:
-    return views.words(value, WORD_TABLES[table])
+MY_WORD_TABLES = {"bbv_status": vocab.BBV_STATUSES.my_table(), "nsp": vocab.NSP_STATUSES.my_table()}
+
+
+def _words(value: Any, table: str, mine: bool = False) -> str:
+    """A code in words; `mine=True`: in the client's own voice where the vocabulary has it."""
+    return views.words(value, MY_WORD_TABLES.get(table, WORD_TABLES[table]) if mine else WORD_TABLES[table])
+
+
+def _naloxone_words(naloxone: Any, mine: bool = False) -> list[str]:
+    from careplans.present import naloxone_words
+
+    return naloxone_words(naloxone if isinstance(naloxone, dict) else None, mine)
+
+
+def _dose(mg: Any) -> str:
+    from careplans.present import dose_text
+
+    return dose_text(mg)
+
+
+def bdi(value: Any) -> Markup:
+    """Text a person typed, isolated so its direction cannot reorder the words around it."""
+    return Markup('<bdi>{}</bdi>').format("" if value is None else value)
+
+
+def bdi_possessive(name: Any) -> Markup:
+    """“<bdi>Sam</bdi>’s”: the possessive of a name, the name isolated (never in <title>)."""
+    name = str(name or "").strip()
+    if not name:
+        return Markup("the client’s")
+    return Markup('<bdi>{}</bdi>{}').format(name, "’" if name.endswith("s") else "’s")
 
 
 def make_environment() -> Environment:
@@ -115,10 +145,16 @@ def make_environment() -> Environment:
         agreement_words=views.agreement_words,
         voice_label=views.voice_label,
         possessive=views.possessive,
+        bdi=bdi,
+        bdi_possessive=bdi_possessive,
         option_name=option_name,
+        mg=dose_text,
         yes_no=views.yes_no,
         words=_words,
+        naloxone_words=_naloxone_words,
+        dose=_dose,
     )
+    env.globals.update(MY_WORD_TABLES=MY_WORD_TABLES)
     env.globals.update(ABOUT_ME_LABELS=views.ABOUT_ME_LABELS, progress_chart=views.progress_chart,
                        GOAL_AREAS=AREA_CHOICES, GOAL_STATUSES=STATUS_CHOICES)
     return env

@@ -26,7 +26,8 @@ from careplans.plan_document import canonical_json, fingerprint
 
 GENESIS = "0" * 64
 # Actions whose detail records a plan version written in the same transaction.
-VERSION_ACTIONS = frozenset({"plan.create", "plan.update", "goal.create", "goal.update", "checkin.create", "choice.create"})
+VERSION_ACTIONS = frozenset({"plan.create", "plan.update", "goal.create", "goal.update", "checkin.create", "choice.create",
+                             "assessment.create", "assessment.update", "assessment.visibility"})
 
 
 @dataclass(frozen=True)
@@ -174,3 +175,38 @@ def _check_versions(db: Session, wanted: dict[tuple[str, int], tuple[int, str]])
         elif fingerprint(json.loads(pv.content)) != recorded:
             problems.append((seq, f"plan version {key[1]} content was altered after it was written"))
     return min(problems) if problems else None
+
+
+# --- anchoring the head outside the database ------------------------------------------
+#
+# The chain proves no event was altered or removed from the middle; it cannot show that the
+# newest events were removed and `audit_head` rewound, because the head lives in the same
+# database. An anchor is the head (sequence, hash, time) written somewhere else: an
+# append-only file, a ticket, an email. `verify_anchors` then checks each anchor is still
+# in the chain with the same hash.
+
+
+def anchor(db: Session) -> dict[str, Any]:
+    """The current head, to be kept outside the database."""
+    head = db.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
+    return {"seq": head.seq, "hash": head.hash, "at": _iso(utcnow())}
+
+
+def verify_anchors(db: Session, anchors: list[dict[str, Any]]) -> VerifyResult | None:
+    """None when every anchor is still in the chain; else what is wrong (the first problem)."""
+    head = db.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
+    for item in sorted(anchors, key=lambda a: int(a["seq"])):
+        seq, digest = int(item["seq"]), str(item["hash"])
+        if seq == 0:
+            continue
+        if head.seq < seq:
+            return VerifyResult(False, head.seq, head.hash, head.seq + 1,
+                                f"the chain head ({head.seq}) is behind an anchor taken at {item.get('at')} "
+                                f"(event {seq}): events after {head.seq} are missing or the head was rewound")
+        event = db.execute(select(AuditEvent).where(AuditEvent.seq == seq)).scalar_one_or_none()
+        if event is None:
+            return VerifyResult(False, head.seq, head.hash, seq, f"anchored event {seq} is missing")
+        if not hmac.compare_digest(event.hash, digest):
+            return VerifyResult(False, head.seq, head.hash, seq,
+                                f"anchored event {seq} has a different hash: the chain was rewritten")
+    return None

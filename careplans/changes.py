@@ -115,6 +115,9 @@ def derive(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
         elif path == "next_review_date":
             out.append(Change(section="plan", field="next_review_date", kind=_kind(b, a), before=b, after=a,
                               path=path))
+        elif path == "substances":
+            out.append(Change(section="plan", field="substances", kind=_kind(b, a), before=list(b or []),
+                              after=list(a or []), path=path))
         elif path.startswith("goals["):
             goal_id, tail = _split_item(path, "goals")
             if not tail:
@@ -315,6 +318,12 @@ def sentence(change: Change, author: Author, reader: Reader, *, goal_names: Goal
         if k == "removed":
             return f"{subject} removed the next review date"
         return f"{subject} moved the next review date from {long_date(change.before)} to {long_date(change.after)}"
+    if s == "plan" and f == "substances":
+        if not change.after:
+            return f"{subject} cleared what the plan is about"
+        words = [vocab.SUBSTANCES.phrase(code) for code in change.after]
+        listed = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+        return f"{subject} said the plan is about {listed}"
     if s in ("goals", "check_ins"):
         goal = _goal(change, reader, goal_names, goal_areas)
         if s == "check_ins":
@@ -366,4 +375,24 @@ def sentence(change: Change, author: Author, reader: Reader, *, goal_names: Goal
         if f == "notes":
             return f"{subject} {'cleared' if k == 'removed' else 'changed'} the staying safe notes"
         return f"{subject} updated staying safe"
+    if s == "assessments":
+        return f"{subject} {_assessment(change, reader)}"
     return f"{subject} changed the plan"
+
+
+def _assessment(change: Change, reader: Reader) -> str:
+    """An assessment saved or its visibility changed. Only the person themself reads which
+    questionnaire it was: to anyone else, even that a screen was done could say more than
+    the answers they may see. No answer, question or visibility level is ever named."""
+    if change.field == "visibility":
+        return "changed who can see some assessment answers"
+    after = change.after or {}
+    what = "a questionnaire"
+    if reader.visibility.audience == "client" and after.get("questionnaire"):
+        from careplans import questionnaires
+
+        q = questionnaires.get(str(after["questionnaire"]))
+        what = f"‘{q.title}’" if q else what
+    if change.kind == "added":
+        return f"started {what}" + (" and finished it" if after.get("finished") else "")
+    return f"saved answers to {what}" + (" (finished)" if after.get("finished") else "")

@@ -31,7 +31,15 @@ from careplans.models import Agreement, CheckIn, Client, Goal, Plan, PlanVersion
 from careplans.plan_document import DocumentError, canonical_json, empty_content, fingerprint
 from careplans.policy import Principal
 from careplans.present import PlanView, present
-from careplans.queries import actor, decisions_for_plan, load_current, parse_id, plan_id_for_client, reader_of, snapshot
+from careplans.queries import (
+    actor,
+    agreement_snapshot,
+    decisions_for_plan,
+    load_current,
+    parse_id,
+    plan_id_for_client,
+    reader_of,
+)
 from careplans.rules.agreement import agreed_version_after_signing
 
 Mutation = Callable[[dict[str, Any]], dict[str, Any]]
@@ -49,7 +57,7 @@ def _view(db: Session, principal: Principal, plan: Plan, version: PlanVersion, c
           with_decisions: bool = True) -> PlanView:
     vis, _ = reader_of(principal)
     decisions = decisions_for_plan(db, plan.id) if with_decisions else []
-    return present(snapshot(plan, version, decisions, content=content), vis)
+    return present(agreement_snapshot(db, plan, version, decisions, content=content), vis, str(principal.id))
 
 
 def create_plan(db: Session, principal: Principal, client_id: str | uuid.UUID,

@@ -13,6 +13,8 @@ Schema history:
 1. (no `schema_version` key) the first documents. Plans started before treatment
    choices and staying safe existed have no `choices` or `staying_safe`.
 2. `schema_version: 2`; `choices` and `staying_safe` always present.
+3. `schema_version: 3`; `substances`: what the plan is about (codes of
+   `vocab.SUBSTANCES`, chosen by the person), empty when not said yet.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ BBVStatusCode = vocab.BBV_STATUSES.literal()
 NSPCode = vocab.NSP_STATUSES.literal()
 RiskCode = vocab.RISK_MOMENTS.literal()
 NaloxoneProductCode = vocab.NALOXONE_PRODUCTS.literal()
+SubstanceCode = vocab.SUBSTANCES.literal()
 
 
 class Part(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -147,6 +150,7 @@ class PlanDocument(Part, kw_only=True):
     choices: list[ChoiceEntry] = msgspec.field(default_factory=list)
     staying_safe: StayingSafe = msgspec.field(default_factory=StayingSafe)
     next_review_date: str | None = None
+    substances: list[SubstanceCode] = msgspec.field(default_factory=list)  # type: ignore[valid-type]
 
 
 class DocumentShapeError(ValueError):
@@ -164,8 +168,15 @@ def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
+    out = dict(doc)
+    out.setdefault("substances", [])
+    out["schema_version"] = 3
+    return out
+
+
 # UPGRADES[n] turns a schema-n document into schema n+1.
-UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def schema_version_of(doc: dict[str, Any]) -> int:

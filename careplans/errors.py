@@ -64,6 +64,14 @@ class LoginLocked(DomainError):
     commit = True
 
 
+class LoginThrottled(LoginLocked):
+    """Too many failed logins from this address or for this username: try again later."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class RuleViolation(DomainError):
     """A proposal broke a rule (errors), or has warnings nobody has acknowledged yet.
 

@@ -15,7 +15,8 @@ import uuid
 
 from advanced_alchemy.base import DefaultBase, UUIDAuditBase, UUIDBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, LargeBinary, String, Text,
+                        UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 ROLES = ("client", "keyworker", "clinician", "auditor", "admin")
@@ -38,6 +39,9 @@ class User(UUIDAuditBase):
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     # Diamorphine for addiction may only be prescribed under a Home Office licence.
     home_office_licence: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Set when an administrator gives a temporary password (shown to them once, stored only
+    # as a hash): the person chooses their own at their next login.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Client(UUIDAuditBase):
@@ -46,7 +50,9 @@ class Client(UUIDAuditBase):
     client_reference: Mapped[str] = mapped_column(String(16), unique=True)
     preferred_name: Mapped[str] = mapped_column(String(120))
     pronouns: Mapped[str | None] = mapped_column(String(40), default=None)
-    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    # Optional: an administrator adds a person by name, pronouns and NHS number; their
+    # keyworker records the date of birth.
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date, default=None)
     nhs_number: Mapped[str | None] = mapped_column(String(10), default=None)
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), unique=True, default=None)
     # NDTMS dates, kept so an extract can be built later.
@@ -233,3 +239,140 @@ class PrescribingDecision(UUIDBase):
     suggestions: Mapped[list[dict]] = mapped_column(JSON, default=list)
     clinical_context: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+
+
+class Share(UUIDBase):
+    """A link the client made to one copy of their plan (careplans.shares).
+
+    The token is never stored: only its SHA-256. The share names the plan version
+    that was shared, the audience and the sections the client ticked; it expires,
+    can be revoked, and each use is an audit event ("share.open"). An optional
+    passcode (argon2 hash) is told to the recipient separately; wrong attempts are
+    counted and the link stops working after a few."""
+
+    __tablename__ = "shares"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), index=True)
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)
+    plan_version: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    audience: Mapped[str] = mapped_column(String(16))
+    sections: Mapped[list[str]] = mapped_column(JSON, default=list)
+    large_print: Mapped[bool] = mapped_column(Boolean, default=False)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    passcode_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_by_role: Mapped[str] = mapped_column(String(16))
+    # A keyworker makes a share only together with the client: the share records both.
+    with_client: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+
+
+class PdfCopy(DefaultBase):
+    """A rendered PDF, kept so the same copy is served again byte for byte (ETag).
+
+    `key` is the SHA-256 of everything the copy depends on: plan, version, agreement
+    state, audience, sections, large print, the date printed on it and the template
+    revision. A new plan version makes a new key, so an old copy is never served for it."""
+
+    __tablename__ = "pdf_copies"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), index=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+class Assessment(UUIDBase):
+    """One go at a questionnaire with the person: its version, the stage (TOP: start,
+    review, exit) and the date it is about. The answers are rows of their own, each
+    with the visibility the person chose, so every read filters them in SQL."""
+
+    __tablename__ = "assessments"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), index=True)
+    questionnaire: Mapped[str] = mapped_column(String(40), index=True)
+    questionnaire_version: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str | None] = mapped_column(String(16), default=None)
+    status: Mapped[str] = mapped_column(String(16), default="in_progress")
+    taken_on: Mapped[dt.date] = mapped_column(Date)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    recorded_role: Mapped[str] = mapped_column(String(16))
+    plan_version: Mapped[int] = mapped_column(Integer)  # the plan version its last save made
+    # The part of the questionnaire to carry on from, when saved part-way (pages).
+    resume_part: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class AssessmentAnswer(UUIDBase):
+    """One answer: a value, or "prefer not to say" / "not now" (never a blank), and who
+    may see it (careplans.policy.answer_scope reads `visibility` inside every query)."""
+
+    __tablename__ = "assessment_answers"
+    __table_args__ = (UniqueConstraint("assessment_id", "question"),)
+
+    assessment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assessments.id"), index=True)
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), index=True)
+    question: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24))
+    value: Mapped[str | None] = mapped_column(Text, default=None)  # JSON of the value when answered
+    visibility: Mapped[str] = mapped_column(String(24), index=True)
+    answered_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    answered_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    answered_role: Mapped[str] = mapped_column(String(16))
+    answered_by_name: Mapped[str] = mapped_column(String(120))
+
+
+class AnswerVisibilityChange(UUIDBase):
+    """The person narrowed or widened who sees one answer: kept, never overwritten."""
+
+    __tablename__ = "answer_visibility_changes"
+
+    answer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assessment_answers.id"), index=True)
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), index=True)
+    before: Mapped[str] = mapped_column(String(24))
+    after: Mapped[str] = mapped_column(String(24))
+    changed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+class FeedbackResponse(UUIDBase):
+    """"Was I heard?": the client's answers after a plan was agreed or reviewed.
+
+    Three optional 1-5 answers (None: not answered), an optional comment in the client's
+    own words, and whether they chose to pass the comment on to the service anonymously.
+    A skipped invitation is a row with `skipped` set and no answers, so it is not asked
+    again for that version. Auditors read only totals per quarter and question
+    (`careplans.reports`); the comment stays with the client and their keyworker."""
+
+    __tablename__ = "feedback_responses"
+    __table_args__ = (UniqueConstraint("plan_id", "plan_version"),)
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), index=True)
+    plan_version: Mapped[int] = mapped_column(Integer)
+    asked_after: Mapped[str] = mapped_column(String(16))  # "agreed" or "reviewed"
+    listened: Mapped[int | None] = mapped_column(Integer, default=None)
+    options_explained: Mapped[int | None] = mapped_column(Integer, default=None)
+    plan_is_mine: Mapped[int | None] = mapped_column(Integer, default=None)
+    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    pass_on: Mapped[bool] = mapped_column(Boolean, default=False)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, index=True)
+
+
+class LoginThrottle(DefaultBase):
+    """Failed logins counted per key ("addr:1.2.3.4", "acct:name", "pair:name|1.2.3.4").
+
+    A soft, growing delay instead of a hard lock: nobody can lock a person out for good,
+    and keys are usernames as typed, so a known and an unknown username answer alike.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None,
+                                                              index=True)

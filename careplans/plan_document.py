@@ -28,6 +28,7 @@ BBV_ITEMS: tuple[str, ...] = vocab.BBV_ITEMS.codes
 BBV_STATUSES: tuple[str, ...] = vocab.BBV_STATUSES.codes
 NSP_STATUSES: tuple[str, ...] = vocab.NSP_STATUSES.codes
 RISK_MOMENT_KINDS: tuple[str, ...] = vocab.RISK_MOMENTS.codes
+SUBSTANCES: tuple[str, ...] = vocab.SUBSTANCES.codes
 
 
 class DocumentError(ValueError):
@@ -50,7 +51,7 @@ class Author:
         return "client" if self.role == "client" else "worker"
 
 
-SCHEMA_VERSION = 2  # the shape written today; careplans.document holds the schema and its upgrade chain
+SCHEMA_VERSION = 3  # the shape written today; careplans.document holds the schema and its upgrade chain
 
 
 def empty_content() -> dict[str, Any]:
@@ -61,6 +62,7 @@ def empty_content() -> dict[str, Any]:
         "choices": [],
         "staying_safe": empty_staying_safe(),
         "next_review_date": None,
+        "substances": [],
     }
 
 
@@ -388,3 +390,15 @@ def latest_choice_by_option(content: dict[str, Any]) -> dict[str, dict[str, Any]
         if entry["option"] not in latest or key >= latest[entry["option"]][0]:
             latest[entry["option"]] = (key, entry)
     return {code: entry for code, (_, entry) in latest.items()}
+
+
+def set_substances(content: dict[str, Any], substances: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """What the plan is about: one or several of vocab.SUBSTANCES, chosen by the person (kept in
+    vocabulary order; none is allowed, "not said yet")."""
+    unknown = [s for s in substances if s not in SUBSTANCES]
+    if unknown:
+        raise DocumentError("substances", f"Choose from the list: {', '.join(vocab.SUBSTANCES.words(s) for s in SUBSTANCES)}.")
+    out = copy.deepcopy(content)
+    chosen = set(substances)
+    out["substances"] = [s for s in SUBSTANCES if s in chosen]
+    return out

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, and_, exists, false, select, true
 
 from careplans.errors import InvalidInput, NotAllowed
-from careplans.models import CaseloadAssignment, Client, Plan
+from careplans.models import AssessmentAnswer, CaseloadAssignment, Client, Plan, User
 from careplans.plan_document import Author
 
 CLIENT, KEYWORKER, CLINICIAN, AUDITOR, ADMIN = "client", "keyworker", "clinician", "auditor", "admin"
@@ -63,12 +63,30 @@ ACTIONS: dict[str, frozenset[str]] = {
     "clients.read": frozenset({CLIENT, KEYWORKER, CLINICIAN, ADMIN}),
     "caseload.read": frozenset({KEYWORKER}),         # the keyworker's caseload page
     "my_plan.read": frozenset({CLIENT}),             # the client's own start page
+    "care_team.read": frozenset({CLIENT}),           # "who works with me": my keyworker and clinician
+    "clients.assign": frozenset({ADMIN}),            # assign or reassign a client's keyworker and clinician
+    # staff accounts (administrators: people and access, never care)
+    "staff.list": frozenset({ADMIN}),
+    "staff.create": frozenset({ADMIN}),
+    "staff.deactivate": frozenset({ADMIN}),          # their open sessions end at once
+    "staff.reset_password": frozenset({ADMIN}),      # a temporary password, shown once, stored as a hash
     # plans
     "plans.create": frozenset({KEYWORKER}),
     "plans.read": frozenset({CLIENT, KEYWORKER, CLINICIAN}),
     "plans.write": frozenset({CLIENT, KEYWORKER}),   # co-produced content: about me, goals, choices, staying safe
     "plans.sign": frozenset({CLIENT, KEYWORKER}),
     "plans.access_log": frozenset({CLIENT, KEYWORKER}),
+    "plans.export": frozenset({CLIENT, KEYWORKER, CLINICIAN}),  # FHIR record of what the caller or an audience sees
+    # copies of a plan (PDF, preview) and links the client shares
+    "plans.pdf": frozenset({CLIENT, KEYWORKER, CLINICIAN}),
+    "shares.read": frozenset({CLIENT, KEYWORKER}),
+    "shares.create": frozenset({CLIENT, KEYWORKER}),     # a keyworker only together with the client
+    "shares.revoke": frozenset({CLIENT, KEYWORKER}),
+    # assessments: which answers each reader sees is `ANSWER_AUDIENCES`, in the query
+    "questionnaires.read": EVERYONE,                 # the questionnaires themselves (no answers)
+    "assessments.read": frozenset({CLIENT, KEYWORKER, CLINICIAN}),
+    "assessments.write": frozenset({CLIENT, KEYWORKER}),
+    "assessments.visibility": frozenset({CLIENT}),   # only the person decides who sees their answers
     # prescribing
     "prescribing.queue": frozenset({CLINICIAN}),
     "prescribing.decide": frozenset({CLINICIAN}),
@@ -76,6 +94,12 @@ ACTIONS: dict[str, frozenset[str]] = {
     "audit.events": frozenset({AUDITOR}),
     "audit.prescribing": frozenset({AUDITOR}),
     "audit.verify": frozenset({AUDITOR, ADMIN}),
+    "audit.reports": frozenset({AUDITOR}),            # choice report, service figures, sample, "was I heard?" totals
+    # the person's own voice on the service ("was I heard?")
+    "feedback.give": frozenset({CLIENT}),             # their own plan only (plan_scope)
+    "feedback.read": frozenset({CLIENT, KEYWORKER}),  # answers and comments about one plan (plan_scope)
+    # accounts
+    "staff.unlock": frozenset({ADMIN}),                # clear login delays so a person can try again now
 }
 
 
@@ -143,6 +167,19 @@ def plan_scope(principal: Principal, purpose: PlanPurpose = "read") -> ColumnEle
     return false()
 
 
+def staff_scope(principal: Principal) -> ColumnElement[bool]:
+    """Accounts an administrator manages: every account (staff and the login accounts of
+    clients they added); nobody else reaches another person's account."""
+    if principal.role == ADMIN:
+        return true()
+    return false()
+
+
+def assignable_roles(relation: str) -> frozenset[str]:
+    """Who can hold a caseload relation: a keyworker for "keyworker", a clinician for "prescriber"."""
+    return frozenset({role for role, rel in RELATION_FOR_ROLE.items() if rel == relation})
+
+
 def audit_event_scope(principal: Principal) -> ColumnElement[bool]:
     """Audit events the principal may read through the audit log: auditors, all of
     them (pseudonymised by `pseudonymised()`); nobody else reads the log directly (a
@@ -150,6 +187,25 @@ def audit_event_scope(principal: Principal) -> ColumnElement[bool]:
     if principal.role == AUDITOR:
         return true()
     return false()
+
+
+def report_plan_scope(principal: Principal) -> ColumnElement[bool]:
+    """Plans counted in the assurance reports: every plan, for auditors (who read them
+    only as pseudonymised facts selected by `careplans.reports`); nobody else."""
+    if principal.role == AUDITOR:
+        return true()
+    return false()
+
+
+# "Was I heard?": what an auditor may see of the answers. Aggregates only, and only where
+# at least this many people answered a question in the period (small numbers suppressed,
+# so nobody can be picked out). Comments never reach auditors.
+FEEDBACK_MIN_ANSWERS = 5
+
+
+def sees_feedback_comments(principal: Principal) -> bool:
+    """Comments on "was I heard?" stay with the person and their keyworker."""
+    return principal.role in (CLIENT, KEYWORKER)
 
 
 def sees_clinical_identity(principal: Principal) -> bool:
@@ -244,6 +300,114 @@ def visibility(audience: str, sections: frozenset[str] | None = None) -> Visibil
     if audience == "custom":
         return Visibility("custom", frozenset(sections or ()) & _ALL, history=False)
     return vis
+
+
+def narrowed(reader: Visibility, audience: Visibility) -> Visibility:
+    """What a reader may hand to an audience: never more than either may see."""
+    return Visibility(
+        audience.audience, reader.sections & audience.sections,
+        free_text=reader.free_text and audience.free_text, names=reader.names and audience.names,
+        identity=reader.identity and audience.identity, history=reader.history and audience.history,
+        current_prescribing_only=reader.current_prescribing_only or audience.current_prescribing_only,
+        naloxone_only=reader.naloxone_only or audience.naloxone_only,
+        pseudonymised=reader.pseudonymised or audience.pseudonymised,
+    )
+
+
+def export_visibility(principal: Principal, audience: str | None = None,
+                      sections: frozenset[str] | None = None) -> Visibility:
+    """What an export (FHIR bundle, pack) made by this principal holds: their own view,
+    or the view of a share audience they name, narrowed to their own."""
+    own = AUDIENCES[audience_of(principal) or ""] if audience_of(principal) else None
+    if own is None:
+        raise NotAllowed("You cannot export plans.")
+    if audience is None or audience == audience_of(principal):
+        return own
+    if audience not in COPY_AUDIENCES:
+        raise InvalidInput("audience", f"Choose one of: {', '.join(COPY_AUDIENCES)}.")
+    return narrowed(own, copy_visibility(audience, sections))
+# --- copies: PDF, preview and share links -----------------------------------------------------------
+
+COPY_AUDIENCES: tuple[str, ...] = ("client", "gp", "pharmacy", "custom")
+SHARE_EXPIRY_DEFAULT_DAYS = 14
+SHARE_EXPIRY_MAX_DAYS = 90
+SHARE_PASSCODE_ATTEMPTS = 5
+
+
+def copy_visibility(audience: str, ticked: frozenset[str] | None = None) -> Visibility:
+    """What a copy of the plan for this audience holds ("client" is the person's own copy).
+
+    The audience's visibility, narrowed to the sections the client ticked: ticking can
+    only take sections away, never add one the audience may not read (a custom copy is
+    exactly the ticked sections). A copy never holds history."""
+    if audience not in COPY_AUDIENCES:
+        raise KeyError(f"unknown copy audience {audience!r}")
+    if audience == "custom":
+        return visibility("custom", ticked)
+    vis = AUDIENCES[audience]
+    sections = vis.sections if ticked is None else vis.sections & frozenset(ticked)
+    return Visibility(vis.audience, sections, free_text=vis.free_text, names=vis.names, identity=vis.identity,
+                      history=False, current_prescribing_only=vis.current_prescribing_only,
+                      naloxone_only=vis.naloxone_only, pseudonymised=vis.pseudonymised)
+
+
+def pack_needs_share(principal: Principal) -> bool:
+    """"Take my plan with me": the client takes their own copy; anyone else makes a pack
+    only for a receiving service the client chose (a live share of the plan)."""
+    return principal.role != CLIENT
+
+
+def share_needs_client_present(principal: Principal) -> bool:
+    """A share is the client's choice: anyone but the client makes one only together with
+    the client, and the share records both."""
+    return principal.role != CLIENT
+
+
+def share_scope(principal: Principal) -> ColumnElement[bool]:
+    """Shares the principal may see and revoke: those of plans they may write (the client's
+    own, their keyworker's caseload). Use with a query on `careplans.models.Share`."""
+    from careplans.models import Share
+
+    return Share.plan_id.in_(select(Plan.id).where(plan_scope(principal, "write")))
+# --- 4. who sees each assessment answer ----------------------------------------------------------
+
+# The person chooses, per answer, one of these levels (most private first). Each
+# audience reads the answers whose level names it; an answer outside is absent from
+# every query (never blanked), on every path: API, pages, history, PDFs and exports.
+ANSWER_LEVELS: tuple[str, ...] = ("only_me", "me_and_keyworker", "care_team", "shareable")
+ANSWER_AUDIENCES: dict[str, frozenset[str]] = {
+    "client": frozenset(ANSWER_LEVELS),
+    "keyworker": frozenset({"me_and_keyworker", "care_team", "shareable"}),
+    "clinician": frozenset({"care_team", "shareable"}),
+    "auditor": frozenset(),            # counts only, never an answer
+    "gp": frozenset({"shareable"}),
+    "pharmacy": frozenset(),           # dose, supervision and pick-up only
+    "custom": frozenset({"shareable"}),
+}
+
+
+def answer_levels(audience: str, *, copy: bool = False) -> frozenset[str]:
+    """The visibility levels an audience reads. `copy=True` is any copy that leaves the
+    service (PDF, share link, export), whoever it is for, the client's own copy included:
+    only answers the person marked `shareable` go into copies."""
+    levels = ANSWER_AUDIENCES.get(audience, frozenset())
+    return levels & {"shareable"} if copy else levels
+
+
+def answer_scope(audience: str | None, *, copy: bool = False) -> ColumnElement[bool]:
+    """SQL predicate on `assessment_answers`: the answers this audience may read.
+    Goes inside the query that reads answers (with `plan_scope` for the plan)."""
+    levels = answer_levels(audience, copy=copy) if audience else frozenset()
+    if not levels:
+        return false()
+    return AssessmentAnswer.visibility.in_(sorted(levels))
+
+
+def default_answer_visibility(principal: Principal) -> str:
+    """The most private level that still includes the person typing: only the client,
+    when the client answers; the client and their keyworker when a keyworker records
+    answers with them."""
+    return "only_me" if principal.role == CLIENT else "me_and_keyworker"
 
 
 # --- pseudonyms for assurance -------------------------------------------------------------------

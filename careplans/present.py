@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -29,6 +30,18 @@ class View(msgspec.Struct, kw_only=True):
     pass
 
 
+class AgreementWords(View):
+    """The agreement state in words for one reader ("Agreed by Alex on 3 March 2026;
+    Sam Okafor has not signed yet."), shared by pages, the API and printed copies."""
+
+    headline: str          # short, for a tag: "Not agreed yet", "Waiting for you to sign", ...
+    sentence: str          # the whole state in one sentence
+    tone: str              # "agreed", "waiting", "changed" or "not_agreed" (the tag's colour)
+    reader_may_sign: bool  # the reader is a party who has not signed this version
+    compare_from: int | None = None  # "see what changed": from this version ...
+    compare_to: int | None = None    # ... to the current one
+
+
 class AgreementView(View):
     state: str
     version: int | None
@@ -37,6 +50,9 @@ class AgreementView(View):
     current_fingerprint: str
     client_signed_version: int | None
     keyworker_signed_version: int | None
+    current_label: str = ""  # "v7 · 3f9a 21c0": the version and a short fingerprint, to read out and compare
+    agreed_label: str | None = None
+    words: AgreementWords | None = None
 
 
 class Finding(View):
@@ -93,9 +109,12 @@ class PlanView(View):
     prescribing: list[DecisionView]
     staying_safe: StayingSafe | None
     next_review_date: str | None
+    label: str = ""  # this version and its short fingerprint: "v7 · 3f9a 21c0"
+    substances: list[str] = msgspec.field(default_factory=list)
+    """What the plan is about (codes of vocab.SUBSTANCES); read with the treatment choices."""
 
 
-class PlanVersionView(PlanView):
+class PlanVersionView(PlanView, kw_only=True):
     author: str | None
     role: str
     at: str
@@ -115,6 +134,7 @@ class VersionEntry(View):
     summary: str
     changes: list[str]
     fingerprint: str
+    label: str = ""  # "v7 · 3f9a 21c0"
 
 
 class DiffChange(View):
@@ -123,6 +143,7 @@ class DiffChange(View):
     after: Any
     by: str | None
     summary: str
+    what: str = ""  # the summary without its subject, for pages that group changes by who made them
 
 
 class DiffView(View):
@@ -156,6 +177,11 @@ class Snapshot:
     author_name: str | None = None
     author_role: str | None = None
     changes: list[ch.Change] = field(default_factory=list)
+    # Every signature on the plan, oldest first ({"version", "role", "by", "by_id", "at"}), and the
+    # names of the two parties ({"client": preferred name, "keyworker": current keyworker's name}),
+    # for the agreement state in words. Empty when the caller did not read them.
+    signatures: list[dict[str, Any]] = field(default_factory=list)
+    party_names: dict[str, str | None] = field(default_factory=dict)
 
 
 def iso(at: dt.datetime) -> str:
@@ -251,8 +277,9 @@ def _current_decisions(decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def present(snap: Snapshot, vis: Visibility) -> PlanView:
-    """The plan version `snap` as this audience may read it."""
+def present(snap: Snapshot, vis: Visibility, reader_id: str | None = None) -> PlanView:
+    """The plan version `snap` as this audience may read it (`reader_id`: who is reading,
+    so the agreement state can say "you")."""
     content = snap.content if (vis.free_text and vis.names and vis.sections == frozenset(SECTIONS)) \
         else _redact_content(snap.content, vis)
     decisions = snap.decisions if vis.shows("prescribing") else []
@@ -262,7 +289,12 @@ def present(snap: Snapshot, vis: Visibility) -> PlanView:
         state=snap.agreement_state, version=snap.agreed_version, fingerprint=snap.agreed_fingerprint,
         current_version=snap.current_version, current_fingerprint=snap.current_fingerprint,
         client_signed_version=snap.client_signed_version, keyworker_signed_version=snap.keyworker_signed_version,
+        current_label=fingerprint_label(snap.current_version, snap.current_fingerprint),
+        agreed_label=(fingerprint_label(snap.agreed_version, snap.agreed_fingerprint)
+                      if snap.agreed_version and snap.agreed_fingerprint else None),
     ) if vis.shows("agreement") else None
+    if agreement is not None:
+        agreement.words = agreement_words(agreement, snap.signatures, snap.party_names, vis, reader_id)
     try:
         return PlanView(
             id=snap.id, client_id=snap.client_id, version=snap.version, status=snap.status,
@@ -275,9 +307,142 @@ def present(snap: Snapshot, vis: Visibility) -> PlanView:
             staying_safe=(msgspec.convert(content["staying_safe"], StayingSafe)
                           if content.get("staying_safe") is not None else None),
             next_review_date=content.get("next_review_date"),
+            label=fingerprint_label(snap.version, snap.fingerprint),
+            substances=list(content.get("substances") or []) if vis.shows("choices") else [],
         )
     except msgspec.ValidationError as exc:  # a stored document that does not fit: never user input
         raise document.DocumentShapeError(str(exc)) from exc
+
+
+# --- small values in words -------------------------------------------------------------------------
+
+def short_fingerprint(fingerprint: str | None, length: int = 8) -> str:
+    """The first characters of a fingerprint in groups of four: "3f9a 21c0"."""
+    text = str(fingerprint or "")[:length]
+    return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
+
+
+def fingerprint_label(version: int | None, fingerprint: str | None) -> str:
+    """A version and its fingerprint, calm and short: "v7 · 3f9a 21c0" (the full value is
+    shown on request, to check a printed copy)."""
+    return f"v{version} · {short_fingerprint(fingerprint)}" if version else short_fingerprint(fingerprint)
+
+
+def dose_text(mg: Any) -> str:
+    """A dose as people write it: "16 mg", "2.5 mg" (never "16.0 mg")."""
+    if mg is None or mg == "":
+        return ""
+    try:
+        value = float(mg)
+    except (TypeError, ValueError):
+        return f"{mg} mg"
+    return f"{int(value) if value.is_integer() else format(value, 'g')} mg"
+
+
+# --- the agreement state in words ---------------------------------------------------------------------
+
+PARTIES = ("client", "keyworker")
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def agreement_words(ag: AgreementView, signatures: list[dict[str, Any]], party_names: dict[str, str | None],
+                    vis: Visibility, reader_id: str | None = None) -> AgreementWords:
+    """Who has agreed to which version, in one honest sentence for this reader.
+
+    The client and keyworker read "you" for themselves and the other's name; other readers
+    who may see names read both names; readers who see roles only (auditors) read "the
+    client" and "the keyworker". Dates are written as people write them."""
+    party = vis.audience if vis.audience in PARTIES else None
+    cur = ag.current_version
+    signed = {"client": ag.client_signed_version, "keyworker": ag.keyworker_signed_version}
+    latest: dict[str, dict[str, Any]] = {}
+    for s in signatures:
+        if s.get("role") in PARTIES:
+            latest[s["role"]] = s
+
+    def is_me(p: str, *, as_signer: bool) -> bool:
+        if p != party:
+            return False
+        if as_signer and p == "keyworker" and reader_id and latest.get(p, {}).get("by_id") not in (None, reader_id):
+            return False  # an earlier keyworker signed; the reader is the keyworker now
+        return True
+
+    def name(p: str, *, as_signer: bool = False) -> str:
+        if is_me(p, as_signer=as_signer):
+            return "you"
+        if vis.names:
+            if p == "client" and party_names.get("client"):
+                return str(party_names["client"])
+            if as_signer and latest.get(p, {}).get("by"):
+                return str(latest[p]["by"])
+            if party_names.get(p):
+                return str(party_names[p])
+        return f"the {p}"
+
+    def has(p: str) -> str:
+        return "have" if name(p) == "you" else "has"
+
+    def on(at: Any) -> str:
+        return f" on {ch.long_date(at)}" if at else ""
+
+    def at_version(version: int | None) -> Any:
+        times = [s["at"] for s in signatures if s.get("version") == version and s.get("role") in PARTIES]
+        return max(times) if times else None
+
+    now_signed = [p for p in PARTIES if signed[p] == cur]
+    if len(now_signed) == 2:
+        both = at_version(cur)
+        if party:
+            other = name("keyworker" if party == "client" else "client")
+            who = f"you and {other}"
+        else:
+            who = f"{name('client')} and {name('keyworker')}"
+        return AgreementWords(headline="Agreed by both", tone="agreed", reader_may_sign=False,
+                              sentence=f"Agreed by both{on(both)}: {who} signed version {cur}.")
+    if len(now_signed) == 1:
+        signer = now_signed[0]
+        missing = "keyworker" if signer == "client" else "client"
+        waiting = name(missing)
+        headline = "Waiting for you to sign" if waiting == "you" else f"Waiting for {waiting} to sign"
+        earlier = signed[missing]
+        tail = f" this version (only version {earlier})" if earlier else ""
+        sentence = (f"Agreed by {name(signer, as_signer=True)}{on(latest.get(signer, {}).get('at'))}; "
+                    f"{waiting} {has(missing)} not signed{tail} yet.")
+        return AgreementWords(headline=headline, tone="waiting", sentence=sentence,
+                              reader_may_sign=party == missing,
+                              compare_from=earlier if party == missing and earlier else None,
+                              compare_to=cur if party == missing and earlier else None)
+    mine = signed.get(party) if party else None
+    if ag.version is not None:
+        when = on(at_version(ag.version))
+        who = "you both" if party else f"{name('client')} and {name('keyworker')}"
+        return AgreementWords(headline="Changed since agreed", tone="changed", reader_may_sign=party is not None,
+                              sentence=f"Changed since {who} agreed{when}.",
+                              compare_from=mine or ag.version, compare_to=cur)
+    earlier_signers = [p for p in PARTIES if signed[p]]
+    if earlier_signers:
+        bits = [f"{name(p, as_signer=True)} signed version {signed[p]}{on(latest.get(p, {}).get('at'))}"
+                for p in earlier_signers]
+        first = max(signed[p] or 0 for p in earlier_signers)
+        return AgreementWords(headline="Not agreed yet", tone="not_agreed", reader_may_sign=party is not None,
+                              sentence=f"Not agreed yet: {' and '.join(bits)}, and the plan has changed since.",
+                              compare_from=mine or first, compare_to=cur)
+    return AgreementWords(headline="Not agreed yet", tone="not_agreed", reader_may_sign=party is not None,
+                          sentence=f"Not agreed yet: nobody has signed version {cur}.")
+
+
+def agreement_headline(state_facts: dict[str, Any], vis: Visibility, client_name: str | None = None) -> AgreementWords:
+    """The agreement state in words from a plan's facts alone (no signature dates), for lists
+    such as the caseload: {"current_version", "client_signed_version", "keyworker_signed_version",
+    "agreed_version"}."""
+    ag = AgreementView(state="", version=state_facts.get("agreed_version"), fingerprint=None,
+                       current_version=int(state_facts.get("current_version") or 1), current_fingerprint="",
+                       client_signed_version=state_facts.get("client_signed_version"),
+                       keyworker_signed_version=state_facts.get("keyworker_signed_version"))
+    return agreement_words(ag, [], {"client": client_name}, vis)
 
 
 # --- sentences for a reader -------------------------------------------------------------------------
@@ -287,13 +452,33 @@ def option_name(code: str) -> str:
     return option.name if option is not None else code.replace("_", " ")
 
 
+def choice_standing(entry: dict[str, Any] | None) -> str:
+    """Where things stand with one option, in a few words, from the latest conversation about it:
+    its outcome, else the preference, else that it was talked about."""
+    if not entry:
+        return "Not talked about yet"
+    if entry.get("outcome"):
+        return vocab.CHOICE_OUTCOMES.words(entry["outcome"])
+    if entry.get("preference") and entry["preference"] != "stated":
+        return vocab.PREFERENCES.words(entry["preference"])
+    return "Talked about"
+
+
+def dose_text(dose: Any) -> str:
+    """A dose in mg as people write it: 16.0 -> "16 mg", 2.5 -> "2.5 mg"."""
+    if dose is None or dose == "":
+        return ""
+    value = float(dose)
+    number = f"{value:.3f}".rstrip("0").rstrip(".") if math.isfinite(value) else str(value)
+    return f"{number or '0'} mg"
+
+
 def decision_summary(decision: dict[str, Any]) -> str:
     """A prescribing decision in plain words, for example
     "Methadone oral solution 60 mg once a day, supervised consumption: approved by Dr Ray (clinician)"."""
     what = decision.get("product_name") or decision.get("option_name") or decision.get("option") or "Medication"
     if decision.get("dose_mg") is not None:
-        dose = decision["dose_mg"]
-        what += f" {int(dose) if float(dose).is_integer() else dose} mg"
+        what += f" {dose_text(decision['dose_mg'])}"
     if decision.get("frequency_name"):
         what += f" {decision['frequency_name'].lower()}"
     if decision.get("supervision_name"):
@@ -397,3 +582,413 @@ def choice_view(entry: ChoiceEntry, reader: ch.Reader) -> ChoiceEntryView:
 def choice_result(view: PlanView, entry_id: str, reader: ch.Reader) -> ChoiceResult:
     entry = next(e for e in view.choices if e.id == entry_id)
     return ChoiceResult(**_fields(choice_view(entry, reader)), plan_version=view.version)
+
+
+# --- assessments: questionnaires and the answers a reader may see ----------------------------------------
+# The answers arrive already filtered by the policy in SQL (careplans.assessments);
+# these functions only shape them. Scores are worked out from the visible answers alone,
+# so a score never reveals an answer its reader may not see.
+
+class ChoiceOptionView(View):
+    value: str
+    label: str
+
+
+class QuestionView(View):
+    code: str
+    text: str
+    hint: str
+    type: str
+    type_words: str
+    options: list[ChoiceOptionView]
+    min: int | None
+    max: int | None
+    default_visibility: str
+
+
+class SectionView(View):
+    code: str
+    title: str
+    content_note: str | None
+    asked_only_if: dict[str, Any] | None
+    questions: list[QuestionView]
+
+
+class QuestionnaireSummary(View):
+    code: str
+    version: int
+    title: str
+    kind: str
+    is_screen: bool
+    screen_notice: str | None
+    purpose: str
+    source: str
+    stages: list[str]
+    questions: int
+
+
+class QuestionnaireView(QuestionnaireSummary, kw_only=True):
+    sections: list[SectionView]
+    scoring: dict[str, Any] | None
+
+
+class AnswerView(View):
+    question: str
+    question_text: str
+    section: str
+    status: str            # answered, prefer_not_to_say, not_now
+    status_words: str
+    value: Any             # the value when answered; words people wrote as {"text","voice","by"}
+    words: str             # the answer as a person reads it
+    visibility: str
+    visibility_words: str
+    answered_at: str
+    by_role: str
+    by: str | None
+
+
+class ScoreView(View):
+    value: int | None
+    min: int
+    max: int
+    band: str | None
+    complete: bool
+    is_screen: bool
+    notice: str | None     # a screen says it is a screen, never a diagnosis
+
+
+class AssessmentView(View):
+    id: str
+    plan_id: str
+    questionnaire: str
+    questionnaire_version: int
+    title: str
+    kind: str
+    stage: str | None
+    stage_words: str | None
+    status: str
+    taken_on: str
+    started_at: str
+    updated_at: str
+    recorded_by_role: str
+    answers: list[AnswerView]
+    answered: int          # answers the reader can see (values, "prefer not to say" and "not now")
+    questions: int
+    score: ScoreView | None
+    plan_version: int
+
+
+class AssessmentList(View):
+    items: list[AssessmentView]
+    plan_version: int
+
+
+class AssessmentResult(AssessmentView, kw_only=True):
+    pass
+
+
+class AnswerCount(View):
+    """For auditors: how many answers, never what they say."""
+
+    questionnaire: str
+    assessments: int
+    answers: int
+
+
+def present_questionnaire(q: Any, full: bool = True) -> QuestionnaireSummary:
+    summary = dict(code=q.code, version=q.version, title=q.title, kind=q.kind, is_screen=q.is_screen,
+                   screen_notice=q.screen_notice or None, purpose=q.purpose, source=q.source,
+                   stages=list(q.stages), questions=len(q.questions))
+    if not full:
+        return QuestionnaireSummary(**summary)
+    sections = [SectionView(
+        code=s.code, title=s.title, content_note=s.content_note or None,
+        asked_only_if={"question": s.ask_if.question, "equals": s.ask_if.equals} if s.ask_if else None,
+        questions=[QuestionView(code=x.code, text=x.text, hint=x.hint, type=x.type,
+                                type_words=vocab.ANSWER_TYPES.words(x.type),
+                                options=[ChoiceOptionView(value=c.value, label=c.label) for c in x.options],
+                                min=x.min, max=x.max, default_visibility=x.default_visibility)
+                   for x in s.questions]) for s in q.sections]
+    scoring = None
+    if q.scoring is not None:
+        scoring = {"method": q.scoring.method, "questions": list(q.scoring.questions), "min": q.scoring.min,
+                   "max": q.scoring.max, "source": q.scoring.source,
+                   "bands": [{"from": b.low, "to": b.high, "label": b.label} for b in q.scoring.bands]}
+    return QuestionnaireView(**summary, sections=sections, scoring=scoring)
+
+
+def present_answer(row: dict[str, Any], q: Any, vis: Visibility) -> AnswerView | None:
+    """One answer row (already allowed by the policy's answer scope) for this reader.
+    A question the questionnaire version no longer has is skipped."""
+    from careplans.questionnaires import words_for
+
+    question = q.question(row["question"])
+    if question is None:
+        return None
+    status = row["status"]
+    value = row["value"] if status == "answered" else None
+    by = row["by_name"] if vis.names else None
+    if status == "answered":
+        words = words_for(question, value)
+        if question.type == "text":
+            value = {"text": value, "voice": "client" if row["by_role"] == "client" else "worker", "by": by}
+    else:
+        words = vocab.ANSWER_STATUSES.words(status)
+    section = q.section_of(question.code)
+    return AnswerView(question=question.code, question_text=question.text, section=section.code if section else "",
+                      status=status, status_words=vocab.ANSWER_STATUSES.words(status), value=value, words=words,
+                      visibility=row["visibility"], visibility_words=vocab.ANSWER_VISIBILITY.words(row["visibility"]),
+                      answered_at=iso(row["answered_at"]), by_role=row["by_role"], by=by)
+
+
+def present_assessment(a: dict[str, Any], rows: list[dict[str, Any]], q: Any, vis: Visibility) -> AssessmentView:
+    """An assessment with the answers this reader may see, and the score of those alone."""
+    from careplans.rules.scoring import score
+
+    answers = [v for v in (present_answer(r, q, vis) for r in rows) if v is not None]
+    order = {x.code: i for i, x in enumerate(q.questions)}
+    answers.sort(key=lambda v: order.get(v.question, 999))
+    values = {r["question"]: r["value"] for r in rows if r["status"] == "answered"}
+    s = score(q, values)
+    score_view = None if s is None else ScoreView(
+        value=s.value, min=s.min, max=s.max, band=s.band, complete=s.complete, is_screen=q.is_screen,
+        notice=q.screen_notice or None)
+    return AssessmentView(
+        id=a["id"], plan_id=a["plan_id"], questionnaire=q.code, questionnaire_version=q.version, title=q.title,
+        kind=q.kind, stage=a["stage"], stage_words=vocab.TOP_STAGES.words(a["stage"]) if a["stage"] else None,
+        status=a["status"], taken_on=a["taken_on"], started_at=iso(a["started_at"]), updated_at=iso(a["updated_at"]),
+        recorded_by_role=a["recorded_role"], answers=answers, answered=len(answers), questions=len(q.questions),
+        score=score_view, plan_version=a["plan_version"])
+# --- who has looked at the plan, readable ------------------------------------------------------------
+
+class LookGroup(View):
+    """One person's visits on one day: "Sam Okafor (keyworker), 3 March 2026: viewed the plan 3 times"."""
+
+    who: str
+    role: str
+    day: str
+    last_at: str
+    count: int
+    actions: list[str]
+    times: list[str]
+
+
+class OwnLooks(View):
+    """The reader's own visits folded into one line: "You, 14 times this week"."""
+
+    sentence: str
+    count: int
+    times: list[str]
+
+
+class WhoLooked(View):
+    others: list[LookGroup]  # other people first, newest first: the "no surprises" promise
+    own: list[OwnLooks]
+    total: int
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
+
+
+def who_looked(events: list[dict[str, Any]], reader_id: str | None, names: dict[str, str],
+               action_words: dict[str, str], now: dt.datetime, tz: dt.tzinfo = dt.timezone.utc) -> WhoLooked:
+    """Every event on a plan (`{"at": datetime, "actor_id", "actor_role", "action"}`), grouped
+    by person and day, others first and newest first; the reader's own folded into a line for
+    this week and one for before. Nothing is dropped: each group keeps its times."""
+    groups: dict[tuple[str, dt.date], list[dict[str, Any]]] = {}
+    mine: list[dict[str, Any]] = []
+    for e in events:
+        if reader_id is not None and e.get("actor_id") == reader_id:
+            mine.append(e)
+            continue
+        day = e["at"].astimezone(tz).date()
+        groups.setdefault((str(e.get("actor_id") or ""), day), []).append(e)
+    others = []
+    for (actor, day), evs in groups.items():
+        evs.sort(key=lambda e: e["at"], reverse=True)
+        counts: dict[str, int] = {}
+        for e in evs:
+            what = action_words.get(e["action"], e["action"].replace(".", " "))
+            counts[what] = counts.get(what, 0) + 1
+        role = evs[0].get("actor_role") or ""
+        name = names.get(actor) or "Someone"
+        others.append(LookGroup(
+            who=f"{name} ({vocab.ROLES.words(role, 'staff').lower()})", role=role, day=day.isoformat(),
+            last_at=iso(evs[0]["at"]), count=len(evs),
+            actions=[f"{what} {_times(n)}" if n > 1 else what for what, n in counts.items()],
+            times=[iso(e["at"]) for e in evs]))
+    others.sort(key=lambda g: g.last_at, reverse=True)
+    week_ago = now - dt.timedelta(days=7)
+    recent = sorted((e for e in mine if e["at"] >= week_ago), key=lambda e: e["at"], reverse=True)
+    older = sorted((e for e in mine if e["at"] < week_ago), key=lambda e: e["at"], reverse=True)
+    own = []
+    if recent:
+        own.append(OwnLooks(sentence=f"You, {_times(len(recent))} this week", count=len(recent),
+                            times=[iso(e["at"]) for e in recent]))
+    if older:
+        own.append(OwnLooks(sentence=f"You, {_times(len(older))} before that", count=len(older),
+                            times=[iso(e["at"]) for e in older]))
+    return WhoLooked(others=others, own=own, total=len(events))
+
+
+# --- staying safe, in the reader's voice ---------------------------------------------------------------
+
+def naloxone_words(naloxone: dict[str, Any] | None, mine: bool) -> list[str]:
+    """Naloxone in sentences: in the client's own voice for the client ("I have a naloxone
+    kit (a nasal spray), since 3 March 2026."), a record of what was offered for workers."""
+    nal = naloxone or {}
+    kind = {"nyxoid": "a nasal spray", "prenoxad": "an injection"}.get(str(nal.get("product") or ""))
+    offered_on = f" on {ch.long_date(nal['offered_on'])}" if nal.get("offered_on") else ""
+    since = f", since {ch.long_date(nal['supplied_on'])}" if nal.get("supplied_on") else ""
+    lines = []
+    if mine:
+        if nal.get("supplied"):
+            lines.append(f"I have a naloxone kit{f' ({kind})' if kind else ''}{since}.")
+        elif nal.get("offered"):
+            lines.append(f"I’ve been offered naloxone{offered_on}. I don’t have a kit yet.")
+        elif nal.get("offered") is False or nal.get("supplied") is False:
+            lines.append("I don’t have a naloxone kit yet.")
+        else:
+            lines.append("We haven’t talked about naloxone yet.")
+        if nal.get("peer_supply"):
+            lines.append("I can pass kits on to people I know.")
+        return lines
+    if nal.get("offered"):
+        lines.append(f"Offered{offered_on}.")
+    elif nal.get("offered") is False:
+        lines.append("Not offered yet.")
+    else:
+        lines.append("Not recorded whether it was offered.")
+    if nal.get("supplied"):
+        by = f" by {nal['supplied_by']}" if nal.get("supplied_by") else ""
+        lines.append(f"Kit supplied{f' ({kind})' if kind else ''}{since.replace(', since', ' on')}{by}.")
+    elif nal.get("supplied") is False:
+        lines.append("No kit supplied yet.")
+    if nal.get("peer_supply"):
+        lines.append("Peer supply: can pass kits on to others.")
+    return lines
+
+
+# --- history, grouped by visit ------------------------------------------------------------------------
+
+class Visit(View):
+    """One sitting: consecutive versions saved by one person within a couple of hours, read as
+    one heading ("Sam Okafor (keyworker)") and plain lines, repeated lines counted once."""
+
+    who: str
+    role: str
+    started: str
+    ended: str
+    first_version: int
+    last_version: int
+    lines: list[str]
+    label: str
+
+
+VISIT_GAP = dt.timedelta(hours=2)
+
+
+def predicate(line: str, subject: str) -> str:
+    """A sentence without its subject, capitalised: "Sam (keyworker) set the date" → "Set the date"."""
+    if subject and line.startswith(subject + " "):
+        line = line[len(subject) + 1:]
+    return _cap(line)
+
+
+def group_visits(versions: list[dict[str, Any]], reader: ch.Reader) -> list[Visit]:
+    """Versions oldest first (`{"number", "author": ch.Author, "at": datetime, "lines": [sentences],
+    "fingerprint"}`) grouped into visits, newest visit first."""
+    visits: list[tuple[ch.Author, list[dict[str, Any]]]] = []
+    for v in versions:
+        author: ch.Author = v["author"]
+        if visits:
+            last_author, run = visits[-1]
+            same = (last_author.id, last_author.role) == (author.id, author.role)
+            if same and v["at"] - run[-1]["at"] <= VISIT_GAP:
+                run.append(v)
+                continue
+        visits.append((author, [v]))
+    out = []
+    for author, run in reversed(visits):
+        subject = ch.who(author, reader)
+        counts: dict[str, int] = {}
+        for v in run:
+            lines = v["lines"] or ([f"{subject} started the plan"] if v["number"] == 1 else
+                                   [f"{subject} saved the plan with no change to its content"])
+            for line in lines:
+                key = predicate(line, subject)
+                counts[key] = counts.get(key, 0) + 1
+        out.append(Visit(
+            who=subject, role=author.role or "", started=iso(run[0]["at"]), ended=iso(run[-1]["at"]),
+            first_version=run[0]["number"], last_version=run[-1]["number"],
+            lines=[f"{line} ({_times(n)})" if n > 1 else line for line, n in counts.items()],
+            label=fingerprint_label(run[-1]["number"], run[-1]["fingerprint"])))
+    return out
+
+
+# --- since you last looked ------------------------------------------------------------------------------
+
+class NewsItem(View):
+    kind: str  # "change", "decision", "signature" or "review"
+    text: str
+    link: str | None = None
+    link_text: str | None = None
+
+
+class News(View):
+    """What is new on a plan for one reader since they last looked at it."""
+
+    plan_id: str
+    since: str | None
+    items: list[NewsItem]
+
+
+def news(plan_id: str, since: dt.datetime | None, versions: list[dict[str, Any]], decisions: list[DecisionView],
+         words: AgreementWords | None, next_review_date: str | None, today: dt.date, reader: ch.Reader,
+         current_version: int, max_lines: int = 3) -> News:
+    """A "since you last looked" panel: changes by other people (`versions` newer than `since`,
+    oldest first, as for `group_visits`), prescribing decisions made since, a signature asked
+    of the reader, and a review coming up in the next fortnight (or overdue)."""
+    items: list[NewsItem] = []
+    others = [v for v in versions if v["author"].id != reader.id]
+    if others:
+        by: dict[str, list[str]] = {}
+        for v in others:
+            subject = ch.who(v["author"], reader)
+            lines = by.setdefault(subject, [])
+            for line in v["lines"] or []:
+                what = predicate(line, subject)
+                what = what[:1].lower() + what[1:]
+                if what not in lines:
+                    lines.append(what)
+        first = min(v["number"] for v in others)
+        for subject, lines in by.items():
+            shown = "; ".join(lines[:max_lines]) if lines else "saved the plan"
+            more = f"; and {len(lines) - max_lines} more" if len(lines) > max_lines else ""
+            items.append(NewsItem(kind="change", text=f"{subject} {shown}{more}.",
+                                  link=f"/plans/{plan_id}/compare?from={max(1, first - 1)}&to={current_version}"
+                                  if first > 1 else f"/plans/{plan_id}/history",
+                                  link_text="See what changed"))
+    for d in decisions:
+        items.append(NewsItem(kind="decision", text=f"A prescribing decision: {d.summary}.",
+                              link=f"/plans/{plan_id}#prescribing", link_text="Read the decision"))
+    if words is not None and words.reader_may_sign:
+        items.append(NewsItem(kind="signature", text=f"Your signature is asked for on version {current_version}.",
+                              link=f"/plans/{plan_id}/agreement", link_text="Read it and sign"))
+    if next_review_date:
+        try:
+            review = dt.date.fromisoformat(str(next_review_date)[:10])
+        except ValueError:
+            review = None
+        if review is not None:
+            days = (review - today).days
+            when = ch.long_date(review)
+            if days < 0:
+                items.append(NewsItem(kind="review", text=f"The review was due on {when}."))
+            elif days == 0:
+                items.append(NewsItem(kind="review", text=f"The review is today, {when}."))
+            elif days <= 14:
+                items.append(NewsItem(kind="review", text=f"The review is coming up on {when}, in "
+                                                          f"{'1 day' if days == 1 else f'{days} days'}."))
+    return News(plan_id=plan_id, since=iso(since) if since else None, items=items)

@@ -12,7 +12,7 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from careplans import audit, policy
@@ -21,7 +21,16 @@ from careplans import document
 from careplans.audit import Actor
 from careplans.catalogue import load_frequencies, load_supervision_modes, option_by_code, product_by_code
 from careplans.errors import InvalidInput, NotFound
-from careplans.models import Agreement, AuditEvent, Plan, PlanVersion, PrescribingDecision, User
+from careplans.models import (
+    Agreement,
+    AuditEvent,
+    CaseloadAssignment,
+    Client,
+    Plan,
+    PlanVersion,
+    PrescribingDecision,
+    User,
+)
 from careplans.policy import Principal
 from careplans.present import (
     DiffChange,
@@ -30,12 +39,23 @@ from careplans.present import (
     PlanVersionView,
     PlanView,
     Snapshot,
+    AgreementView,
+    News,
     VersionEntry,
+    Visit,
+    agreement_words,
+    present_decision,
+    WhoLooked,
+    fingerprint_label,
+    group_visits,
     iso,
+    predicate,
     present,
     sentences,
     version_summary,
 )
+from careplans.present import news as present_news
+from careplans.present import who_looked as present_who_looked
 from careplans.rules.agreement import AgreementFacts, agreement_state
 
 
@@ -107,7 +127,8 @@ def decisions_for_plan(db: Session, plan_id: uuid.UUID, up_to_version: int | Non
 # --- the plan ------------------------------------------------------------------------------------------
 
 def snapshot(plan: Plan, version: PlanVersion, decisions: list[dict[str, Any]] | None = None,
-             content: dict[str, Any] | None = None) -> Snapshot:
+             content: dict[str, Any] | None = None, *, signatures: list[dict[str, Any]] | None = None,
+             party_names: dict[str, str | None] | None = None) -> Snapshot:
     facts = AgreementFacts(plan.version, plan.client_signed_version, plan.keyworker_signed_version, plan.agreed_version)
     return Snapshot(
         id=str(plan.id), client_id=str(plan.client_id), status=plan.status, current_version=plan.version,
@@ -118,7 +139,28 @@ def snapshot(plan: Plan, version: PlanVersion, decisions: list[dict[str, Any]] |
         content=content if content is not None else document.parse(version.content),
         decisions=decisions or [], author_id=str(version.author_id), author_name=version.author_name,
         author_role=version.author_role, changes=ch.from_stored(version.changes),
+        signatures=signatures or [], party_names=party_names or {},
     )
+
+
+def party_names(db: Session, plan: Plan) -> dict[str, str | None]:
+    """The names the agreement state uses: the client's preferred name and their keyworker's now."""
+    row = db.execute(
+        select(Client.preferred_name, User.display_name)
+        .outerjoin(CaseloadAssignment, and_(CaseloadAssignment.client_id == Client.id,
+                                            CaseloadAssignment.relation == "keyworker",
+                                            CaseloadAssignment.ended_at.is_(None)))
+        .outerjoin(User, User.id == CaseloadAssignment.staff_user_id)
+        .where(Client.id == plan.client_id)
+    ).first()
+    return {"client": row[0], "keyworker": row[1]} if row else {}
+
+
+def agreement_snapshot(db: Session, plan: Plan, version: PlanVersion, decisions: list[dict[str, Any]] | None = None,
+                       content: dict[str, Any] | None = None) -> Snapshot:
+    """A snapshot with what the agreement state in words needs (signatures and the parties' names)."""
+    return snapshot(plan, version, decisions, content, signatures=list_signatures(db, plan.id),
+                    party_names=party_names(db, plan))
 
 
 def load_current(db: Session, principal: Principal, plan_id: uuid.UUID, *,
@@ -153,7 +195,7 @@ def read_plan(db: Session, principal: Principal, plan_id: str | uuid.UUID, *, au
               purpose: policy.PlanPurpose = "read") -> PlanView:
     plan, version = load_current(db, principal, parse_id(plan_id), purpose=purpose)
     vis, _ = reader_of(principal)
-    view = present(snapshot(plan, version, decisions_for_plan(db, plan.id)), vis)
+    view = present(agreement_snapshot(db, plan, version, decisions_for_plan(db, plan.id)), vis, str(principal.id))
     if audited:
         audit.record(db, actor(principal), "plan.read", plan_id=plan.id, client_id=plan.client_id,
                      detail={"version": plan.version})
@@ -188,10 +230,98 @@ def list_versions(db: Session, principal: Principal, plan_id: str | uuid.UUID, *
         out.append(VersionEntry(
             version=r.number, author=r.author_name if vis.names else None, role=r.author_role,
             at=iso(r.created_at), summary=version_summary(lines, author, reader, r.number), changes=lines,
-            fingerprint=r.fingerprint))
+            fingerprint=r.fingerprint, label=fingerprint_label(r.number, r.fingerprint)))
     if audited:
         audit.record(db, actor(principal), "plan.history.read", plan_id=plan.id, client_id=plan.client_id,
                      detail={"version": plan.version})
+    return out
+
+
+def list_visits(db: Session, principal: Principal, plan_id: str | uuid.UUID, *,
+                audited: bool = True) -> list[Visit]:
+    """The history grouped by visit, newest first, in plain lines for this reader."""
+    plan, current = load_current(db, principal, parse_id(plan_id))
+    _, reader = reader_of(principal)
+    namer = Namer([document.parse(current.content)])
+    versions = []
+    for r in _history_rows(db, plan.id):
+        author = ch.Author(id=str(r.author_id), name=r.author_name, role=r.author_role)
+        at = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=dt.timezone.utc)
+        versions.append({"number": r.number, "author": author, "at": at, "fingerprint": r.fingerprint,
+                         "lines": sentences(ch.from_stored(r.changes), author, reader, namer)})
+    if audited:
+        audit.record(db, actor(principal), "plan.history.read", plan_id=plan.id, client_id=plan.client_id,
+                     detail={"version": plan.version})
+    return group_visits(versions, reader)
+
+
+def last_looked(db: Session, principal: Principal, plan_ids: list[uuid.UUID]) -> dict[str, dt.datetime]:
+    """When the principal last opened or changed each plan (from the audit log)."""
+    if not plan_ids:
+        return {}
+    rows = db.execute(
+        select(AuditEvent.plan_id, func.max(AuditEvent.at))
+        .where(AuditEvent.actor_id == str(principal.id), AuditEvent.plan_id.in_([str(p) for p in plan_ids]),
+               AuditEvent.action != "access_log.read")
+        .group_by(AuditEvent.plan_id)
+    ).all()
+    return {pid: (at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)) for pid, at in rows if at is not None}
+
+
+def news_since_last_look(db: Session, principal: Principal, plan_ids: list[uuid.UUID], *,
+                         today: dt.date | None = None) -> dict[str, News]:
+    """For each plan in the principal's scope: what is new since they last looked (call it
+    before the page records its own read). Reads version metadata, decisions and the plan
+    rows; scoped by the policy like every plan read. Not audited here: the page that shows
+    it records its read."""
+    if not plan_ids:
+        return {}
+    today = today or dt.date.today()
+    vis, reader = reader_of(principal)
+    plans = db.execute(
+        select(Plan, PlanVersion.content)
+        .join(PlanVersion, and_(PlanVersion.plan_id == Plan.id, PlanVersion.number == Plan.version))
+        .where(Plan.id.in_(plan_ids), policy.plan_scope(principal))
+    ).all()
+    looked = last_looked(db, principal, [p.id for p, _ in plans])
+    earliest = min(looked.values()) if len(looked) == len(plans) and looked else None
+    stmt = select(PlanVersion.plan_id, PlanVersion.number, PlanVersion.author_id, PlanVersion.author_name,
+                  PlanVersion.author_role, PlanVersion.created_at, PlanVersion.changes, PlanVersion.fingerprint
+                  ).where(PlanVersion.plan_id.in_([p.id for p, _ in plans]))
+    if earliest is not None:
+        stmt = stmt.where(PlanVersion.created_at > earliest)
+    by_plan: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    namer = Namer([])
+    for r in db.execute(stmt.order_by(PlanVersion.plan_id, PlanVersion.number)).all():
+        at = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=dt.timezone.utc)
+        since = looked.get(str(r.plan_id))
+        if since is not None and at <= since:
+            continue
+        author = ch.Author(id=str(r.author_id), name=r.author_name, role=r.author_role)
+        by_plan.setdefault(r.plan_id, []).append(
+            {"number": r.number, "author": author, "at": at, "fingerprint": r.fingerprint,
+             "lines": sentences(ch.from_stored(r.changes), author, reader, namer)})
+    dstmt = select(PrescribingDecision).where(PrescribingDecision.plan_id.in_([p.id for p, _ in plans]))
+    if earliest is not None:
+        dstmt = dstmt.where(PrescribingDecision.created_at > earliest)
+    decisions: dict[uuid.UUID, list[PrescribingDecision]] = {}
+    for d in db.execute(dstmt.order_by(PrescribingDecision.created_at)).scalars():
+        since = looked.get(str(d.plan_id))
+        at = d.created_at if d.created_at.tzinfo else d.created_at.replace(tzinfo=dt.timezone.utc)
+        if since is None or at > since:
+            decisions.setdefault(d.plan_id, []).append(d)
+    out = {}
+    for plan, content in plans:
+        ag = AgreementView(state="", version=plan.agreed_version, fingerprint=None, current_version=plan.version,
+                           current_fingerprint=plan.fingerprint, client_signed_version=plan.client_signed_version,
+                           keyworker_signed_version=plan.keyworker_signed_version)
+        words = agreement_words(ag, [], {}, vis, str(principal.id)) if vis.shows("agreement") else None
+        review = document.parse(content).get("next_review_date") if vis.shows("next_review_date") else None
+        since = looked.get(str(plan.id))
+        decided = [present_decision(decision_record(d), vis) for d in decisions.get(plan.id, [])] \
+            if vis.shows("prescribing") and since else []
+        out[str(plan.id)] = present_news(str(plan.id), since, by_plan.get(plan.id, []) if since else [],
+                                         decided, words, review, today, reader, plan.version)
     return out
 
 
@@ -204,8 +334,8 @@ def get_version(db: Session, principal: Principal, plan_id: str | uuid.UUID, num
     if pv is None:
         raise NotFound("There is no such version of this plan.")
     vis, reader = reader_of(principal)
-    snap = snapshot(plan, pv, decisions_for_plan(db, plan.id, up_to_version=number))
-    view = present(snap, vis)
+    snap = agreement_snapshot(db, plan, pv, decisions_for_plan(db, plan.id, up_to_version=number))
+    view = present(snap, vis, str(principal.id))
     author = ch.Author(id=str(pv.author_id), name=pv.author_name, role=pv.author_role)
     lines = sentences(snap.changes, author, reader, Namer([snap.content, document.parse(current.content)]))
     if audited:
@@ -256,7 +386,8 @@ def diff_versions(db: Session, principal: Principal, plan_id: str | uuid.UUID, a
         raw_before, raw_after = _raw_values(before, after, change.path)
         items.append(DiffChange(path=change.path, before=_value_for(raw_before, vis),
                                 after=_value_for(raw_after, vis),
-                                by=ch.who(author, reader) if author else None, summary=line))
+                                by=ch.who(author, reader) if author else None, summary=line,
+                                what=predicate(line, ch.who(subject_author, reader))))
     if audited:
         audit.record(db, actor(principal), "plan.diff.read", plan_id=plan.id, client_id=plan.client_id,
                      detail={"from": a, "to": b})
@@ -290,7 +421,7 @@ def list_signatures(db: Session, plan_id: uuid.UUID) -> list[dict[str, Any]]:
         .where(Agreement.plan_id == plan_id).order_by(Agreement.signed_at)
     ).all()
     return [{"version": a.version, "fingerprint": a.fingerprint, "role": a.signer_role, "by": name,
-             "at": iso(a.signed_at)} for a, name in rows]
+             "by_id": str(a.signer_id), "at": iso(a.signed_at)} for a, name in rows]
 
 
 ACTION_WORDS = {
@@ -311,6 +442,15 @@ ACTION_WORDS = {
     "choices.read": "looked at the treatment options discussed",
     "prescribing.decide": "made a prescribing decision",
     "prescribing.refused": "tried to decide on an older version (nothing was saved)",
+    "plan.export.fhir": "downloaded the plan as a health record file (FHIR)",
+    "plan.export.pack": "downloaded the plan to take to another service (PDF and health record file)",
+    "plan.pdf.read": "downloaded a copy (PDF)",
+    "plan.copy.read": "previewed a copy",
+    "share.create": "made a link to share a copy",
+    "share.revoke": "stopped a shared link",
+    "shares.read": "looked at the shared links",
+    "share.open": "opened a copy you shared by link",
+    "share.passcode_refused": "tried a shared link with the wrong passcode",
 }
 
 
@@ -328,9 +468,32 @@ def access_log(db: Session, principal: Principal, plan_id: str | uuid.UUID, limi
     names = dict(db.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()) if ids else {}
     if audited:
         audit.record(db, actor(principal), "access_log.read", plan_id=plan.id, client_id=plan.client_id, detail={})
-    return [{"at": iso(r.at), "who": names.get(uuid.UUID(r.actor_id), "unknown") if r.actor_id else "unknown",
+    return [{"at": iso(r.at), "who": names.get(uuid.UUID(r.actor_id), "unknown") if r.actor_id
+             else ("someone with a shared link" if r.actor_role == "recipient" else "unknown"),
              "role": r.actor_role, "action": r.action,
              "what": ACTION_WORDS.get(r.action, r.action.replace(".", " "))} for r in rows]
+
+
+def who_looked(db: Session, principal: Principal, plan_id: str | uuid.UUID, *, audited: bool = True,
+               now: dt.datetime | None = None) -> WhoLooked:
+    """Everyone who has looked at or changed the plan, readable: grouped by person and day,
+    other people first, the reader's own visits folded into a line (every event is kept)."""
+    from careplans.views import LOCAL_TZ
+
+    plan, _ = load_current(db, principal, parse_id(plan_id), purpose="write")
+    rows = db.execute(
+        select(AuditEvent.at, AuditEvent.action, AuditEvent.actor_role, AuditEvent.actor_id)
+        .where(AuditEvent.plan_id == str(plan.id)).order_by(AuditEvent.seq.desc())
+    ).all()
+    ids = {uuid.UUID(r.actor_id) for r in rows if r.actor_id}
+    names = {str(k): v for k, v in db.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()} \
+        if ids else {}
+    if audited:
+        audit.record(db, actor(principal), "access_log.read", plan_id=plan.id, client_id=plan.client_id, detail={})
+    events = [{"at": r.at if r.at.tzinfo else r.at.replace(tzinfo=dt.timezone.utc), "action": r.action,
+               "actor_role": r.actor_role, "actor_id": r.actor_id} for r in rows]
+    return present_who_looked(events, str(principal.id), names, ACTION_WORDS,
+                              now or dt.datetime.now(dt.timezone.utc), LOCAL_TZ)
 
 
 # --- the audit log, for auditors ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ class Term:
     words: str  # as a label or in a list: "Let go"
     hint: str = ""
     phrase: str = ""  # inside a sentence, where it differs from the label: "let go"
+    mine: str = ""  # in the client's own voice, where the client reads it: "I’ve had this"
 
     @property
     def in_sentence(self) -> str:
@@ -54,6 +55,16 @@ class Vocabulary:
     def table(self) -> dict[str, str]:
         return {t.code: t.words for t in self.terms}
 
+    def mine(self, code: Any, default: str = "") -> str:
+        """The words in the client's own voice (the label where there are none)."""
+        t = self.term(code)
+        if t is not None:
+            return t.mine or t.words
+        return self.words(code, default)
+
+    def my_table(self) -> dict[str, str]:
+        return {t.code: t.mine or t.words for t in self.terms}
+
     def literal(self) -> Any:
         """A typing.Literal of the codes, for msgspec structs (API and document)."""
         return Literal[self.codes]  # type: ignore[valid-type]
@@ -69,14 +80,38 @@ ROLES = Vocabulary(
 )
 STAFF_RELATIONS = Vocabulary("relation", Term("keyworker", "Keyworker"), Term("prescriber", "Prescribing clinician"))
 
+# The names a person would choose for a goal's area. The codes are the care-plan domains
+# (DOMAIN.md: drug and alcohol use; physical and psychological health; offending; social
+# functioning; the Treatment Outcomes Profile's) plus harm reduction; reports group by
+# CARE_PLAN_DOMAINS through GOAL_AREA_DOMAIN, never by these words.
 GOAL_AREAS = Vocabulary(
     "goal area",
+    Term("drug_alcohol_use", "Drugs and alcohol", "What I use, how much, and how.", phrase="drugs and alcohol"),
+    Term("health", "My health, body and mind", "Physical and mental health.", phrase="health, body and mind"),
+    Term("offending", "Staying out of trouble with the law", "Court, probation, police."),
+    Term("social_functioning", "Home, friends, family and things I do", "Housing, work, money, people, days.",
+         phrase="home, friends, family and daily life"),
+    Term("harm_reduction", "Staying safer", "Naloxone, safer use, tests and vaccinations."),
+)
+# The four care-plan domains, in the words reports use (staff and auditors, not clients).
+CARE_PLAN_DOMAINS = Vocabulary(
+    "care plan domain",
     Term("drug_alcohol_use", "Drug and alcohol use"),
     Term("health", "Physical and psychological health"),
     Term("offending", "Offending"),
     Term("social_functioning", "Social functioning"),
-    Term("harm_reduction", "Harm reduction"),
 )
+# Each goal area's domain for reports. Harm reduction (overdose, blood-borne viruses,
+# injecting) is reported under health.
+GOAL_AREA_DOMAIN: dict[str, str] = {
+    "drug_alcohol_use": "drug_alcohol_use", "health": "health", "offending": "offending",
+    "social_functioning": "social_functioning", "harm_reduction": "health",
+}
+
+
+def domain_of(area: Any) -> str | None:
+    """The care-plan domain a goal area is reported under."""
+    return GOAL_AREA_DOMAIN.get(str(area)) if area is not None else None
 GOAL_STATUSES = Vocabulary(
     "goal status",
     Term("proposed", "Proposed", "Talked about, not started yet"),
@@ -132,18 +167,19 @@ BBV_ITEMS = Vocabulary(
 )
 BBV_STATUSES = Vocabulary(
     "test status",
-    Term("not_discussed", "Not talked about yet"),
-    Term("offered", "Offered"),
-    Term("done", "Done"),
-    Term("declined", "Not wanted for now"),
-    Term("not_now", "Not now"),
+    Term("not_discussed", "Not talked about yet", mine="We haven’t talked about this yet"),
+    Term("offered", "Offered, not done yet", mine="I’ve been offered this"),
+    Term("done", "Done", mine="I’ve had this"),
+    Term("declined", "Does not want it", mine="I don’t want this"),
+    Term("not_now", "Not now: ask again later", mine="Not now, maybe later"),
 )
 NSP_STATUSES = Vocabulary(
     "needle and syringe access",
-    Term("has_access", "Has access to clean needles and syringes"),
-    Term("needs_access", "Needs access to clean needles and syringes"),
-    Term("not_needed", "Not needed"),
-    Term("not_discussed", "Not talked about yet"),
+    Term("has_access", "Can get sterile needles and syringes", mine="I can get sterile needles and syringes"),
+    Term("needs_access", "Needs somewhere to get sterile needles and syringes",
+         mine="I need somewhere to get sterile needles and syringes"),
+    Term("not_needed", "Does not need them", mine="I don’t need them"),
+    Term("not_discussed", "Not talked about yet", mine="We haven’t talked about this yet"),
 )
 RISK_MOMENTS = Vocabulary(
     "time of higher risk",
@@ -176,3 +212,54 @@ ABOUT_ME = Vocabulary(
 # the option catalogue (careplans/catalogue/options.toml) and are read through
 # careplans.catalogue.load_supervision_modes()/load_frequencies(); this module does not
 # copy them.
+
+# --- assessments -----------------------------------------------------------------------------
+
+# Who may see one answer, most private first. The person chooses, per answer.
+ANSWER_VISIBILITY = Vocabulary(
+    "answer visibility",
+    Term("only_me", "Only me", "Nobody else can see this answer, not even your keyworker.", "only the person"),
+    Term("me_and_keyworker", "Me and my keyworker", "", "the person and their keyworker"),
+    Term("care_team", "My care team", "Your keyworker and the clinician who prescribes for you.", "the care team"),
+    Term("shareable", "Can go in copies I share",
+         "Your care team, and any copy of your plan you choose to share.", "the care team and shared copies"),
+)
+# An answer that is not a value: a choice the person made, kept as an answer, never a blank.
+ANSWER_STATUSES = Vocabulary(
+    "answer status",
+    Term("answered", "Answered"),
+    Term("prefer_not_to_say", "Prefer not to say", phrase="preferred not to say"),
+    Term("not_now", "Not now", "We can come back to this another time, only if you want to.", "left for later"),
+)
+ANSWER_TYPES = Vocabulary(
+    "answer type",
+    Term("text", "In your own words"),
+    Term("choice", "Choose one"),
+    Term("yes_no", "Yes or no"),
+    Term("number", "A number"),
+    Term("days_28", "Days in the last 4 weeks (0 to 28)"),
+    Term("rating_20", "A rating from 0 to 20"),
+)
+TOP_STAGES = Vocabulary(
+    "outcome stage",
+    Term("start", "Start of treatment"),
+    Term("review", "Review"),
+    Term("exit", "Leaving treatment"),
+)
+ASSESSMENT_STATUSES = Vocabulary(
+    "assessment status",
+    Term("in_progress", "Saved part-way"),
+    Term("complete", "Finished"),
+)
+
+# What a plan is about: the person chooses one or several. The treatment options page
+# shows the options for these first (each option in careplans/catalogue/options.toml
+# names the substances it is for).
+SUBSTANCES = Vocabulary(
+    "substance",
+    Term("opioids", "Heroin or other opioids", phrase="heroin or other opioids"),
+    Term("alcohol", "Alcohol", phrase="alcohol"),
+    Term("stimulants", "Cocaine, crack or amphetamines", phrase="cocaine, crack or amphetamines"),
+    Term("cannabis", "Cannabis", phrase="cannabis"),
+    Term("other_drugs", "Other drugs", phrase="other drugs"),
+)

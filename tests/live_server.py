@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,14 +35,17 @@ def live_server(database_url: str, secret_key: str, workers: int = 1) -> Iterato
         "PYTHONPATH": str(ROOT),
         "CAREPLANS_PORT": str(port),
     }
+    errors = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.asgi:app", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers), "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        # stderr to a file, not a pipe: a pipe nobody reads blocks the server once it is full,
+        # and reading it while the server runs never ends.
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a shared, busy machine can take a while
         while True:
             try:
                 if httpx.get(base + "/health", timeout=2).status_code == 200:
@@ -49,7 +53,10 @@ def live_server(database_url: str, secret_key: str, workers: int = 1) -> Iterato
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read().decode() if proc.stderr else ""
+                proc.terminate()
+                proc.wait(timeout=15)
+                errors.seek(0)
+                err = errors.read().decode(errors="replace")
                 raise RuntimeError(f"server did not start: {err[-2000:]}")
             time.sleep(0.2)
         yield base
@@ -59,3 +66,4 @@ def live_server(database_url: str, secret_key: str, workers: int = 1) -> Iterato
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+        errors.close()

@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Request, get
-from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
 from api.deps import transact
 from api.guards import AUDIT_EVENTS, AUDIT_VERIFY, principal_of
 from api.schemas import AuditEvents, AuditVerify, out
 from careplans import audit, queries
+from litestar.params import QueryParameter
+from api.deps import DbSession
 
 
 @get("/api/audit/verify", guards=[AUDIT_VERIFY], sync_to_thread=True, tags=["audit"],
      summary="Recompute the audit chain and check every plan version")
-def verify(db_session: Session) -> AuditVerify:
+def verify(db_session: DbSession) -> AuditVerify:
     return out(transact(db_session, lambda: audit.verify(db_session)).as_dict(), AuditVerify)
 
 
@@ -24,10 +25,10 @@ def verify(db_session: Session) -> AuditVerify:
      summary="The audit log, pseudonymised, oldest first (keyset paging with ?after=)")
 def events(
     request: Request,
-    db_session: Session,
-    plan_id: Annotated[str | None, Parameter(max_length=64, description="the plan reference (P-…) events carry")] = None,
-    after: Annotated[int, Parameter(ge=0, le=2**63 - 1)] = 0,
-    limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+    db_session: DbSession,
+    plan_id: Annotated[str | None, QueryParameter(max_length=64, description="the plan reference (P-…) events carry")] = None,
+    after: Annotated[int, QueryParameter(ge=0, le=2**63 - 1)] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
 ) -> AuditEvents:
     principal = principal_of(request)
     secret = request.app.state.settings.secret_key

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
 from api.deps import etag, if_match_version, transact
@@ -15,6 +14,8 @@ from api.schemas_choices import ChoiceCreate, DecisionCreate
 from careplans import queries
 from careplans.present import ChoiceList, ChoiceResult, DecisionView
 from careplans.services import choices, prescribing
+from litestar.params import FromPath, JSONBody, QueryParameter
+from api.deps import DbSession
 
 
 def _unavailable(request: Request) -> frozenset[str]:
@@ -29,7 +30,7 @@ def list_options(request: Request) -> list[OptionView]:
 
 @get("/api/plans/{plan_id:str}/choices", guards=[READERS], sync_to_thread=True, tags=["choices"],
      summary="The treatment options ledger of a plan")
-def list_choices(request: Request, db_session: Session, plan_id: str) -> Response[ChoiceList]:
+def list_choices(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> Response[ChoiceList]:
     principal = principal_of(request)
     body = transact(db_session, lambda: choices.list_choices(db_session, principal, plan_id))
     return Response(body, headers=etag(body.plan_version))
@@ -37,8 +38,8 @@ def list_choices(request: Request, db_session: Session, plan_id: str) -> Respons
 
 @post("/api/plans/{plan_id:str}/choices", guards=[WRITERS], sync_to_thread=True, tags=["choices"],
       summary="Record one treatment option discussed (a ledger entry; If-Match required)")
-def create_choice(request: Request, db_session: Session, plan_id: str,
-                  data: ChoiceCreate) -> Response[ChoiceResult]:
+def create_choice(request: Request, db_session: DbSession, plan_id: FromPath[str],
+                  data: JSONBody[ChoiceCreate]) -> Response[ChoiceResult]:
     principal = principal_of(request)
     based_on = if_match_version(request)
     unavailable = _unavailable(request)
@@ -49,14 +50,14 @@ def create_choice(request: Request, db_session: Session, plan_id: str,
 
 @get("/api/prescribing/queue", guards=[PRESCRIBING_QUEUE], sync_to_thread=True, tags=["prescribing"],
      summary="Plans waiting for a prescribing review, oldest first")
-def prescribing_queue(request: Request, db_session: Session) -> Queue:
+def prescribing_queue(request: Request, db_session: DbSession) -> Queue:
     principal = principal_of(request)
     return out({"items": transact(db_session, lambda: prescribing.queue(db_session, principal))}, Queue)
 
 
 @get("/api/plans/{plan_id:str}/prescribing", guards=[READERS], sync_to_thread=True, tags=["prescribing"],
      summary="Prescribing decisions about a plan, latest first")
-def list_decisions(request: Request, db_session: Session, plan_id: str) -> DecisionList:
+def list_decisions(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> DecisionList:
     principal = principal_of(request)
     plan = transact(db_session, lambda: queries.read_plan(db_session, principal, plan_id))
     return DecisionList(items=plan.prescribing, plan_version=plan.version)
@@ -64,8 +65,8 @@ def list_decisions(request: Request, db_session: Session, plan_id: str) -> Decis
 
 @post("/api/plans/{plan_id:str}/prescribing", guards=[CLINICIANS], sync_to_thread=True, tags=["prescribing"],
       summary="Record a prescribing decision about an exact plan version")
-def create_decision(request: Request, db_session: Session, plan_id: str,
-                    data: DecisionCreate) -> Response[DecisionView]:
+def create_decision(request: Request, db_session: DbSession, plan_id: FromPath[str],
+                    data: JSONBody[DecisionCreate]) -> Response[DecisionView]:
     principal = principal_of(request)
     body = to_plain(data)
     decision = transact(db_session, lambda: prescribing.decide(db_session, principal, plan_id, body))
@@ -76,9 +77,9 @@ def create_decision(request: Request, db_session: Session, plan_id: str,
      summary="Prescribing decisions, pseudonymised")
 def audit_prescribing(
     request: Request,
-    db_session: Session,
-    after: Annotated[int, Parameter(ge=0)] = 0,
-    limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+    db_session: DbSession,
+    after: Annotated[int, QueryParameter(ge=0, le=2**31 - 1)] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
 ) -> AuditDecisions:
     principal = principal_of(request)
     secret = request.app.state.settings.secret_key

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
 from api.deps import etag, transact
@@ -14,14 +13,16 @@ from api.schemas import ClientCreate, ClientList, ClientView, out
 from careplans import commands
 from careplans.present import PlanView
 from careplans.services import clients
+from litestar.params import FromPath, JSONBody, QueryParameter
+from api.deps import DbSession
 
 
 @get("/api/clients", guards=[CLIENTS_LIST], sync_to_thread=True, tags=["clients"], summary="My caseload")
 def list_clients(
     request: Request,
-    db_session: Session,
-    limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-    offset: Annotated[int, Parameter(ge=0)] = 0,
+    db_session: DbSession,
+    limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    offset: Annotated[int, QueryParameter(ge=0, le=2**31 - 1)] = 0,
 ) -> ClientList:
     principal = principal_of(request)
     return out(transact(db_session, lambda: clients.list_clients(db_session, principal, limit, offset)), ClientList)
@@ -29,7 +30,7 @@ def list_clients(
 
 @post("/api/clients", guards=[CLIENTS_CREATE], sync_to_thread=True, tags=["clients"],
       summary="Add a client")
-def create_client(request: Request, db_session: Session, data: ClientCreate) -> Response[ClientView]:
+def create_client(request: Request, db_session: DbSession, data: JSONBody[ClientCreate]) -> Response[ClientView]:
     principal = principal_of(request)
     view = transact(db_session, lambda: clients.create_client(
         db_session, principal, preferred_name=data.preferred_name, date_of_birth=data.date_of_birth,
@@ -39,14 +40,14 @@ def create_client(request: Request, db_session: Session, data: ClientCreate) -> 
 
 @get("/api/clients/{client_id:str}", guards=[CLIENTS_READ], sync_to_thread=True, tags=["clients"],
      summary="One client")
-def get_client(request: Request, db_session: Session, client_id: str) -> ClientView:
+def get_client(request: Request, db_session: DbSession, client_id: FromPath[str]) -> ClientView:
     principal = principal_of(request)
     return out(transact(db_session, lambda: clients.get_client(db_session, principal, client_id)), ClientView)
 
 
 @post("/api/clients/{client_id:str}/plans", guards=[PLAN_CREATE], sync_to_thread=True, tags=["plans"],
       summary="Start the client's plan")
-def create_plan(request: Request, db_session: Session, client_id: str) -> Response[PlanView]:
+def create_plan(request: Request, db_session: DbSession, client_id: FromPath[str]) -> Response[PlanView]:
     principal = principal_of(request)
     view = transact(db_session, lambda: commands.create_plan(db_session, principal, client_id))
     return Response(view, status_code=201, headers=etag(view.version))

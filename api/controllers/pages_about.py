@@ -21,6 +21,8 @@ from careplans import plan_document as doc
 from careplans.errors import InvalidInput, NotFound, VersionConflict
 from careplans import commands, queries
 from careplans.views import text_of
+from litestar.params import FromPath
+from api.deps import DbSession
 
 FIELDS = doc.ABOUT_ME_FIELDS
 
@@ -63,7 +65,7 @@ def _mutation(viewer, words: dict[str, str], views: dict[str, str], keep: dict[s
 
 
 @get("/plans/{plan_id:str}/about-me", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
-def about_me_page(request: Request, db_session: Session, plan_id: str) -> Template:
+def about_me_page(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> Template:
     viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id))
     plan = context["plan"]
@@ -72,7 +74,7 @@ def about_me_page(request: Request, db_session: Session, plan_id: str) -> Templa
 
 
 @post("/plans/{plan_id:str}/about-me", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
-def about_me_submit(request: Request, db_session: Session, plan_id: str, data: FormData) -> Template | Redirect:
+def about_me_submit(request: Request, db_session: DbSession, plan_id: FromPath[str], data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     words, views, keep = _typed(data)
     based_on = integer(data, "based_on") or 0

@@ -30,12 +30,15 @@ SAVED_MESSAGES = {
     "review-date": "The next review date is saved.",
     "nothing": "Nothing had changed, so no new version was made.",
     "plan-started": "The plan is started. Write it together, then both sign it.",
+    "feedback": "Thank you. Your answers are saved.",
+    "feedback-skipped": "That’s fine. We won’t ask again until your plan changes.",
 }
 
 # After a save on the treatment options, prescribing and staying safe pages (?saved=<key>);
 # one set for the three, as when they were one module.
 SAVED = {
     "choice": "What you talked about is saved in the plan.",
+    "substances": "What the plan is about is saved. The options for it are listed first.",
     "staying-safe": "Staying safe is saved.",
     "nothing": "Nothing had changed, so no new version was made.",
     "decision": "The prescribing decision is saved against that plan version.",

@@ -41,6 +41,8 @@ from careplans.errors import InvalidInput, NotFound, VersionConflict
 from careplans import commands, queries
 from careplans.services import goals
 from careplans.views import text_of
+from litestar.params import FromPath, FromQuery
+from api.deps import DbSession
 
 GOAL_FIELDS = ("title", "why", "area", "target_date", "status", "steps")
 MAX_STEPS = 30
@@ -153,15 +155,15 @@ def _update_mutation(viewer, goal_id: str, typed: dict[str, Any], keep: set[str]
 # --- pages ---------------------------------------------------------------------------------------
 
 @get("/plans/{plan_id:str}/goals/{goal_id:str}", guards=[READERS], sync_to_thread=True, include_in_schema=False)
-def goal_page(request: Request, db_session: Session, plan_id: str, goal_id: str,
-              saved: str | None = None) -> Template:
+def goal_page(request: Request, db_session: DbSession, plan_id: FromPath[str], goal_id: FromPath[str],
+              saved: FromQuery[str | None] = None) -> Template:
     viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id))
     return page("plan/goal.html", goal=find_goal(context["plan"], goal_id), saved=saved_message(saved), **context)
 
 
 @get("/plans/{plan_id:str}/goals/new", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
-def new_goal_page(request: Request, db_session: Session, plan_id: str) -> Template:
+def new_goal_page(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> Template:
     viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id))
     return page("plan/goal_form.html", errors=Errors(), goal=None, based_on=context["plan"]["version"],
@@ -169,7 +171,7 @@ def new_goal_page(request: Request, db_session: Session, plan_id: str) -> Templa
 
 
 @post("/plans/{plan_id:str}/goals/new", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
-def new_goal_submit(request: Request, db_session: Session, plan_id: str, data: FormData) -> Template | Redirect:
+def new_goal_submit(request: Request, db_session: DbSession, plan_id: FromPath[str], data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     errors = Errors()
     typed = read_goal_form(data, errors, editing=False)
@@ -195,7 +197,7 @@ def new_goal_submit(request: Request, db_session: Session, plan_id: str, data: F
 
 @get("/plans/{plan_id:str}/goals/{goal_id:str}/edit", guards=[WRITERS], sync_to_thread=True,
      include_in_schema=False)
-def edit_goal_page(request: Request, db_session: Session, plan_id: str, goal_id: str) -> Template:
+def edit_goal_page(request: Request, db_session: DbSession, plan_id: FromPath[str], goal_id: FromPath[str]) -> Template:
     viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id))
     goal = find_goal(context["plan"], goal_id)
@@ -205,7 +207,7 @@ def edit_goal_page(request: Request, db_session: Session, plan_id: str, goal_id:
 
 @post("/plans/{plan_id:str}/goals/{goal_id:str}/edit", guards=[WRITERS], sync_to_thread=True,
       include_in_schema=False)
-def edit_goal_submit(request: Request, db_session: Session, plan_id: str, goal_id: str,
+def edit_goal_submit(request: Request, db_session: DbSession, plan_id: FromPath[str], goal_id: FromPath[str],
                      data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     errors = Errors()
@@ -261,7 +263,7 @@ def _conflict_context(db_session: Session, viewer, plan_id: str, your_version: i
 
 @get("/plans/{plan_id:str}/goals/{goal_id:str}/check-in", guards=[WRITERS], sync_to_thread=True,
      include_in_schema=False)
-def check_in_page(request: Request, db_session: Session, plan_id: str, goal_id: str) -> Template:
+def check_in_page(request: Request, db_session: DbSession, plan_id: FromPath[str], goal_id: FromPath[str]) -> Template:
     viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id))
     return page("plan/check_in.html", errors=Errors(), goal=find_goal(context["plan"], goal_id), rating="",
@@ -270,7 +272,7 @@ def check_in_page(request: Request, db_session: Session, plan_id: str, goal_id: 
 
 @post("/plans/{plan_id:str}/goals/{goal_id:str}/check-in", guards=[WRITERS], sync_to_thread=True,
       include_in_schema=False)
-def check_in_submit(request: Request, db_session: Session, plan_id: str, goal_id: str,
+def check_in_submit(request: Request, db_session: DbSession, plan_id: FromPath[str], goal_id: FromPath[str],
                     data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     errors = Errors()

@@ -3,6 +3,10 @@
 - /plans/{id}/choices                  every option with its plain description and a form to
                                         record each conversation
 - /plans/{id}/choices/{option}         (POST) one conversation about one option
+- /plans/{id}/substances               (POST) what the plan is about (one or several substances)
+
+The page starts with a short summary table (each option and where things stand), the
+options for the plan's substances first; each option then opens on its own (`<details>`).
 
 Every form posts to these routes and redirects (303) when saved; everything works
 without JavaScript.
@@ -22,11 +26,16 @@ from api.deps import transact
 from api.forms import LONG_TEXT, Errors, FormData, date_parts, integer, iso_to_parts, parse_date, text
 from api.guards import principal_of
 from careplans import plan_document as doc
-from careplans.catalogue import load_options
+from careplans.catalogue import options_for_substances
 from careplans.errors import InvalidInput, VersionConflict
 from careplans import queries
-from careplans.present import choice_summary
+from careplans.present import choice_standing, choice_summary
+from careplans.vocab import SUBSTANCES
 from careplans.services import choices
+from litestar.params import FromPath, FromQuery
+from api.deps import DbSession
+from litestar.params import FromPath
+from api.deps import DbSession
 
 FORMAT_LABELS = [
     ("conversation", "Talking it through"),
@@ -43,9 +52,10 @@ PREFERENCE_LABELS = [
     ("open", "Open to it"),
     ("not_preferred", "Would rather not"),
 ]
+# "Not decided yet" is also what an unanswered outcome means: one choice, not two.
 OUTCOME_LABELS = [
-    ("chosen", "Chosen", ""),
     ("undecided", "Not decided yet", ""),
+    ("chosen", "Chosen", ""),
     ("declined", "Declined", "The person does not want it. Say why."),
     ("not_suitable", "Not clinically suitable", "Say why, in plain words."),
     ("not_available", "Not available here", "Recorded as an unmet need. Say what is missing."),
@@ -101,13 +111,23 @@ def _choices_context(db: Session, viewer, plan_id: str, unavailable: frozenset[s
     counts: dict[str, int] = {}
     for entry in context["plan"].get("choices", []):
         counts[entry["option"]] = counts.get(entry["option"], 0) + 1
-    options = []
-    for o in load_options(unavailable):
+    reader = queries.reader_of(viewer)[1]
+    substances = list(context["plan"].get("substances") or [])
+
+    def row(o, first: bool) -> dict:
         last = latest.get(o.code)
-        options.append({"code": o.code, "name": o.name, "kind": o.kind, "description": o.plain_description,
-                        "available_locally": o.available_locally, "times": counts.get(o.code, 0),
-                        "last": last, "last_summary": choice_summary(last, queries.reader_of(viewer)[1]) if last else None})
-    context["options"] = options
+        return {"code": o.code, "name": o.name, "kind": o.kind, "description": o.plain_description,
+                "available_locally": o.available_locally, "times": counts.get(o.code, 0), "first": first,
+                "last": last, "standing": choice_standing(last),
+                "last_summary": choice_summary(last, reader) if last else None}
+
+    first, rest = options_for_substances(substances, unavailable)
+    context["options"] = [row(o, True) for o in first] + [row(o, False) for o in rest]
+    context["substances"] = substances
+    words = [SUBSTANCES.phrase(s) for s in substances]
+    context["substance_words"] = words
+    context["substance_text"] = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}" \
+        if words else ""
     return context
 
 
@@ -116,19 +136,22 @@ def _choices_page(context: dict, *, status_code: int = 200, errors: Errors | Non
     return page("choices/options.html", status_code=status_code, errors=errors or Errors(), open_option=open_option,
                 typed=typed or {}, blank=_empty_choice_values(), conflict=conflict, saved=saved,
                 based_on=context["plan"]["version"], FORMAT_LABELS=FORMAT_LABELS,
-                PREFERENCE_LABELS=PREFERENCE_LABELS, OUTCOME_LABELS=OUTCOME_LABELS, **context)
+                PREFERENCE_LABELS=PREFERENCE_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
+                SUBSTANCE_LABELS=[(t.code, t.words) for t in SUBSTANCES], **context)
 
 
 @get("/plans/{plan_id:str}/choices", guards=[READERS], sync_to_thread=True, include_in_schema=False)
-def choices_page(request: Request, db_session: Session, plan_id: str, saved: str | None = None) -> Template:
+def choices_page(request: Request, db_session: DbSession, plan_id: FromPath[str], saved: FromQuery[str | None] = None,
+                 open: FromQuery[str | None] = None) -> Template:  # noqa: A002 - the query parameter is called open
     viewer = principal_of(request)
     unavailable = _unavailable(request)
     context = transact(db_session, lambda: _choices_context(db_session, viewer, plan_id, unavailable))
-    return _choices_page(context, saved=SAVED.get(saved or ""))
+    codes = {o["code"] for o in context["options"]}
+    return _choices_page(context, saved=SAVED.get(saved or ""), open_option=open if open in codes else "")
 
 
 @post("/plans/{plan_id:str}/choices/{option:str}", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
-def choice_submit(request: Request, db_session: Session, plan_id: str, option: str,
+def choice_submit(request: Request, db_session: DbSession, plan_id: FromPath[str], option: FromPath[str],
                   data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     unavailable = _unavailable(request)
@@ -152,7 +175,7 @@ def choice_submit(request: Request, db_session: Session, plan_id: str, option: s
                 name = e["field"] if e["field"] != "option" else "information_given"
                 errors.add(f"{option}-{name}", e["message"])
         else:
-            return see_other(f"/plans/{plan_id}/choices?saved=choice#option-{option}")
+            return see_other(f"/plans/{plan_id}/choices?saved=choice&open={option}#option-{option}")
 
     def work() -> dict:
         context = _choices_context(db_session, viewer, plan_id, unavailable, audited=False)
@@ -166,4 +189,38 @@ def choice_submit(request: Request, db_session: Session, plan_id: str, option: s
                          typed=typed, conflict=conflict)
 
 
-ROUTES: list = [choices_page, choice_submit]
+@post("/plans/{plan_id:str}/substances", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
+def substances_submit(request: Request, db_session: DbSession, plan_id: FromPath[str], data: FormData) -> Template | Redirect:
+    viewer = principal_of(request)
+    unavailable = _unavailable(request)
+    raw = data.get("substances") or []
+    chosen = [raw] if isinstance(raw, str) else [str(v) for v in raw]
+    based_on = integer(data, "based_on") or 0
+    errors = Errors()
+    conflict = None
+    if any(code not in SUBSTANCES for code in chosen):
+        errors.add("substances", "Choose from the list.")
+    else:
+        try:
+            transact(db_session, lambda: choices.set_substances(db_session, viewer, plan_id, based_on, chosen))
+        except VersionConflict as exc:
+            conflict = {"your_version": exc.your_version, "version": exc.current_version}
+        except InvalidInput as exc:
+            for e in exc.errors:
+                errors.add("substances", e["message"])
+        else:
+            return see_other(f"/plans/{plan_id}/choices?saved=substances")
+
+    def work() -> dict:
+        context = _choices_context(db_session, viewer, plan_id, unavailable, audited=False)
+        if conflict is not None:
+            conflict["newer"] = [v for v in plain(queries.list_versions(db_session, viewer, plan_id, audited=False))
+                                 if v["version"] > conflict["your_version"]]
+        return context
+
+    context = transact(db_session, work)
+    return _choices_page(context, status_code=409 if conflict else 422, errors=errors, open_option="substances",
+                         typed={"substances": chosen}, conflict=conflict)
+
+
+ROUTES: list = [choices_page, choice_submit, substances_submit]

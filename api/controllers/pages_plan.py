@@ -22,20 +22,31 @@ from api.deps import transact
 from api.forms import Errors, FormData, date_parts, integer, iso_to_parts, parse_date, text
 from api.guards import principal_of
 from careplans.errors import InvalidInput, VersionConflict
-from careplans import commands, queries
+from careplans import assessments, commands, policy, queries
+from careplans.outcome_charts import outcome_charts
 from careplans.services import goals
+from litestar.params import FromPath, FromQuery, PathParameter
+from api.deps import DbSession
+from typing import Annotated
 
 
 @get("/plans/{plan_id:str}", guards=[READERS], sync_to_thread=True, include_in_schema=False)
-def plan_page(request: Request, db_session: Session, plan_id: str, saved: str | None = None) -> Template:
+def plan_page(request: Request, db_session: DbSession, plan_id: FromPath[str], saved: FromQuery[str | None] = None) -> Template:
     viewer = principal_of(request)
-    context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id, signatures=True))
+    def work() -> dict[str, Any]:
+        context = load_plan(db_session, viewer, plan_id, signatures=True)
+        # Outcomes over time beside the goal check-ins, from the answers this reader may see.
+        context["outcome_charts"] = (outcome_charts(assessments.outcome_series(
+            db_session, viewer, queries.parse_id(plan_id))) if policy.may(viewer, "assessments.read") else None)
+        return context
+
+    context = transact(db_session, work)
     context.update(agreement_context(context["plan"], viewer, context["signatures"]))
     return page("plan/view.html", saved=saved_message(saved), **context)
 
 
 @get("/plans/{plan_id:str}/versions/{number:int}", guards=[READERS], sync_to_thread=True, include_in_schema=False)
-def version_page(request: Request, db_session: Session, plan_id: str, number: int) -> Template:
+def version_page(request: Request, db_session: DbSession, plan_id: FromPath[str], number: Annotated[int, PathParameter(ge=1, le=2**31 - 1)]) -> Template:
     viewer = principal_of(request)
 
     def work() -> dict[str, Any]:
@@ -48,12 +59,13 @@ def version_page(request: Request, db_session: Session, plan_id: str, number: in
 
 
 @get("/plans/{plan_id:str}/history", guards=[READERS], sync_to_thread=True, include_in_schema=False)
-def history_page(request: Request, db_session: Session, plan_id: str) -> Template:
+def history_page(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> Template:
     viewer = principal_of(request)
 
     def work() -> dict[str, Any]:
         context = load_plan(db_session, viewer, plan_id, audited=False)
         context["versions"] = plain(queries.list_versions(db_session, viewer, plan_id))
+        context["visits"] = plain(queries.list_visits(db_session, viewer, plan_id, audited=False))
         return context
 
     context = transact(db_session, work)
@@ -63,7 +75,7 @@ def history_page(request: Request, db_session: Session, plan_id: str) -> Templat
 
 
 @get("/plans/{plan_id:str}/compare", guards=[READERS], sync_to_thread=True, include_in_schema=False)
-def compare_page(request: Request, db_session: Session, plan_id: str) -> Template:
+def compare_page(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> Template:
     viewer = principal_of(request)
     a = integer(dict(request.query_params), "from")
     b = integer(dict(request.query_params), "to")
@@ -81,6 +93,8 @@ def compare_page(request: Request, db_session: Session, plan_id: str) -> Templat
         context["errors"] = errors
         # One audit event for the page: the comparison (or, when the form is wrong, the history).
         context["versions"] = plain(queries.list_versions(db_session, viewer, plan_id, audited=bool(errors)))
+        if errors:
+            context["visits"] = plain(queries.list_visits(db_session, viewer, plan_id, audited=False))
         if not errors:
             context["diff"] = plain(queries.diff_versions(db_session, viewer, plan_id, a, b))
         return context
@@ -104,14 +118,14 @@ def _agreement_page(viewer, context: dict[str, Any], status_code: int = 200, **e
 
 
 @get("/plans/{plan_id:str}/agreement", guards=[READERS], sync_to_thread=True, include_in_schema=False)
-def agreement_page(request: Request, db_session: Session, plan_id: str, saved: str | None = None) -> Template:
+def agreement_page(request: Request, db_session: DbSession, plan_id: FromPath[str], saved: FromQuery[str | None] = None) -> Template:
     viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id, signatures=True))
     return _agreement_page(viewer, context, saved=saved_message(saved), statement="", moved_on=None)
 
 
 @post("/plans/{plan_id:str}/agreement", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
-def agreement_submit(request: Request, db_session: Session, plan_id: str, data: FormData) -> Template | Redirect:
+def agreement_submit(request: Request, db_session: DbSession, plan_id: FromPath[str], data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     version = integer(data, "version")
     statement = text(data, "statement")
@@ -138,7 +152,7 @@ def agreement_submit(request: Request, db_session: Session, plan_id: str, data: 
 # --- next review date ----------------------------------------------------------------------------
 
 @get("/plans/{plan_id:str}/review-date", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
-def review_date_page(request: Request, db_session: Session, plan_id: str) -> Template:
+def review_date_page(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> Template:
     viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id))
     return page("plan/review_date.html", errors=Errors(), parts=iso_to_parts(context["plan"]["next_review_date"]),
@@ -146,7 +160,7 @@ def review_date_page(request: Request, db_session: Session, plan_id: str) -> Tem
 
 
 @post("/plans/{plan_id:str}/review-date", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
-def review_date_submit(request: Request, db_session: Session, plan_id: str, data: FormData) -> Template | Redirect:
+def review_date_submit(request: Request, db_session: DbSession, plan_id: FromPath[str], data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     errors = Errors()
     parts = date_parts(data, "review_date")
@@ -175,12 +189,12 @@ def review_date_submit(request: Request, db_session: Session, plan_id: str, data
 # --- who has looked at the plan ---------------------------------------------------------------------
 
 @get("/plans/{plan_id:str}/who-viewed", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
-def who_viewed_page(request: Request, db_session: Session, plan_id: str) -> Template:
+def who_viewed_page(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> Template:
     viewer = principal_of(request)
 
     def work() -> dict[str, Any]:
         context = load_plan(db_session, viewer, plan_id, audited=False)
-        context["events"] = plain(queries.access_log(db_session, viewer, plan_id))
+        context["looked"] = plain(queries.who_looked(db_session, viewer, plan_id))
         return context
 
     return page("plan/who_viewed.html", **transact(db_session, work))

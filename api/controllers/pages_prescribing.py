@@ -26,6 +26,8 @@ from careplans.catalogue import load_frequencies, load_options, load_supervision
 from careplans.errors import InvalidInput, RuleViolation, VersionConflict
 from careplans import queries
 from careplans.services import prescribing
+from litestar.params import FromPath, FromQuery
+from api.deps import DbSession
 
 
 DECISION_LABELS = [
@@ -45,6 +47,10 @@ FLAG_LABELS = [
     ("pregnant", "Pregnant"),
     ("severe_hepatic_impairment", "Severe liver impairment"),
     ("cardiac_risk", "Heart or liver disease, electrolyte problems, or QT-prolonging or CYP3A4-inhibiting drugs"),
+    ("on_opioid_treatment", "Taking methadone, buprenorphine or another opioid medicine now"),
+    ("withdrawal_seizures_or_dt_history", "Has had alcohol withdrawal seizures or delirium tremens"),
+    ("inpatient_withdrawal", "Alcohol withdrawal planned as an inpatient"),
+    ("withdrawal_symptoms", "Has alcohol withdrawal symptoms now, or needs immediate withdrawal"),
 ]
 NUMBER_FIELDS = [
     ("previous_dose_mg", "Daily dose before this change (mg)", float),
@@ -56,13 +62,18 @@ NUMBER_FIELDS = [
     ("hours_since_last_short_acting_opioid", "Hours since the last short-acting opioid", float),
     ("current_sublingual_buprenorphine_mg", "Current daily sublingual buprenorphine dose (mg)", float),
     ("qtc_ms", "Most recent QTc (ms)", float),
+    ("sadq_score", "SADQ score (alcohol dependence, 0 to 60)", int),
+    ("weight_kg", "Weight (kg)", float),
+    ("age_years", "Age (years)", int),
+    ("hours_since_last_drink", "Hours since the last alcoholic drink", float),
+    ("alcohol_g_per_day", "Usual alcohol a day, in grams (1 UK unit is 8 g)", float),
 ]
 
 
 # --- the queue ----------------------------------------------------------------------------------------
 
 @get("/prescribing/queue", guards=[PRESCRIBING_QUEUE], sync_to_thread=True, include_in_schema=False)
-def queue_page(request: Request, db_session: Session, saved: str | None = None) -> Template:
+def queue_page(request: Request, db_session: DbSession, saved: FromQuery[str | None] = None) -> Template:
     viewer = principal_of(request)
     items = transact(db_session, lambda: prescribing.queue(db_session, viewer))
     return page("prescribing/queue.html", items=items, saved=SAVED.get(saved or ""))
@@ -178,14 +189,14 @@ def _review_page(context: dict, *, status_code: int = 200, errors: Errors | None
 
 
 @get("/plans/{plan_id:str}/prescribing/review", guards=[CLINICIANS], sync_to_thread=True, include_in_schema=False)
-def review_page(request: Request, db_session: Session, plan_id: str) -> Template:
+def review_page(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> Template:
     viewer = principal_of(request)
     context = transact(db_session, lambda: _review_context(db_session, viewer, plan_id))
     return _review_page(context)
 
 
 @get("/plans/{plan_id:str}/prescribing", guards=[CLINICIANS], sync_to_thread=False, include_in_schema=False)
-def review_short(request: Request, plan_id: str) -> Redirect:
+def review_short(request: Request, plan_id: FromPath[str]) -> Redirect:
     return see_other(f"/plans/{plan_id}/prescribing/review")
 
 
@@ -200,7 +211,7 @@ def _field_id(field: str) -> str:
 
 
 @post("/plans/{plan_id:str}/prescribing/review", guards=[CLINICIANS], sync_to_thread=True, include_in_schema=False)
-def review_submit(request: Request, db_session: Session, plan_id: str, data: FormData) -> Template | Redirect:
+def review_submit(request: Request, db_session: DbSession, plan_id: FromPath[str], data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     errors = Errors()
     form = read_decision_form(data, errors)

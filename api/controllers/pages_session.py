@@ -14,6 +14,7 @@ from api.controllers.pages_common import (
     agreement_context,
     load_plan,
     page,
+    plain,
     saved_message,
     see_other,
 )
@@ -21,12 +22,15 @@ from api.deps import transact
 from api.forms import Errors, FormData, text
 from api.guards import CASELOAD, MY_PLAN, PLAN_CREATE, principal_of
 from api.security import start_session
-from careplans import commands, policy
+from careplans import audit, commands, policy, queries
 from careplans.errors import LoginFailed, LoginLocked
-from careplans.services import accounts, clients
+from careplans.services import accounts, clients, feedback
+from litestar.params import FromPath, FromQuery
+from api.deps import DbSession
 
 # Each person's start page: the first whose action the policy gives them.
-START_PAGES = (("my_plan.read", "/my-plan"), ("caseload.read", "/caseload"))
+START_PAGES = (("my_plan.read", "/my-plan"), ("caseload.read", "/caseload"), ("audit.reports", "/audit"),
+               ("staff.list", "/admin"))
 
 
 def safe_next(value: str) -> str:
@@ -42,7 +46,7 @@ def safe_next(value: str) -> str:
 
 
 @get("/login", exclude_from_auth=True, sync_to_thread=False, include_in_schema=False)
-def login_page(next: str = "/") -> Template:  # noqa: A002 - the query parameter is called next
+def login_page(next: FromQuery[str] = "/") -> Template:  # noqa: A002 - the query parameter is called next
     return page("login.html", next=safe_next(next), errors=Errors(), username="",
                 logged_out=False)
 
@@ -53,7 +57,7 @@ def logged_out_page() -> Template:
 
 
 @post("/login", exclude_from_auth=True, sync_to_thread=True, include_in_schema=False)
-def login_submit(request: Request, db_session: Session, data: FormData) -> Template | Redirect:
+def login_submit(request: Request, db_session: DbSession, data: FormData) -> Template | Redirect:
     username = text(data, "username").strip()
     password = text(data, "password")
     nxt = safe_next(text(data, "next"))
@@ -68,14 +72,21 @@ def login_submit(request: Request, db_session: Session, data: FormData) -> Templ
         errors.add("password", "Passwords are 1,024 characters or fewer.")
     if not errors:
         try:
-            user = transact(db_session, lambda: accounts.authenticate(db_session, username, password))
+            address = request.client.host if request.client else None
+            user = transact(db_session, lambda: accounts.authenticate(db_session, username, password,
+                                                                      address=address))
+            must_change = bool(user.must_change_password)
         except LoginLocked as exc:
             errors.add("username", exc.detail)
+            headers = {"Retry-After": str(getattr(exc, "retry_after", 60))}
+            return Template(template_name="login.html", status_code=429, headers=headers,
+                            context={"next": nxt, "errors": errors, "username": username, "logged_out": False})
         except LoginFailed:
             errors.add("username", "The username or password is not right. Check them and try again.")
         else:
             start_session(request, user)
-            return see_other(nxt)
+            # A temporary password from an administrator: the person chooses their own first.
+            return see_other("/account/password" if must_change else nxt)
     return page("login.html", status_code=401 if "username" in errors and username and password else 422,
                 next=nxt, errors=errors, username=username, logged_out=False)
 
@@ -106,30 +117,45 @@ def _caseload_order(item: dict[str, Any]) -> tuple:
 
 
 @get("/caseload", guards=[CASELOAD], sync_to_thread=True, include_in_schema=False)
-def caseload(request: Request, db_session: Session) -> Template:
+def caseload(request: Request, db_session: DbSession) -> Template:
     viewer = principal_of(request)
-    result = transact(db_session, lambda: clients.list_clients(db_session, viewer, limit=500))
+    def work() -> tuple[dict[str, Any], dict[str, Any]]:
+        listed = clients.list_clients(db_session, viewer, limit=500)
+        plan_ids = [queries.parse_id(i["plan_id"]) for i in listed["items"] if i.get("plan_id")]
+        news = queries.news_since_last_look(db_session, viewer, plan_ids)
+        if plan_ids:  # what changed in whose plan is plan content: one audit event for the page
+            audit.record(db_session, queries.actor(viewer), "caseload.news.read", detail={"plans": len(plan_ids)})
+        return listed, {pid: plain(n) for pid, n in news.items() if n.items}
+
+    result, news = transact(db_session, work)
     items = sorted(result["items"], key=_caseload_order)
+    names = {i["plan_id"]: i["preferred_name"] for i in items if i.get("plan_id")}
     return page("caseload.html", nav_current="caseload", items=items, total=result["total"],
-                today=dt.date.today().isoformat())
+                today=dt.date.today().isoformat(), news=[(names.get(pid, ""), n) for pid, n in news.items()])
 
 
 @post("/clients/{client_id:str}/plans", guards=[PLAN_CREATE], sync_to_thread=True, include_in_schema=False)
-def start_plan(request: Request, db_session: Session, client_id: str) -> Redirect:
+def start_plan(request: Request, db_session: DbSession, client_id: FromPath[str]) -> Redirect:
     viewer = principal_of(request)
     plan = transact(db_session, lambda: commands.create_plan(db_session, viewer, client_id))
     return see_other(f"/plans/{plan.id}?saved=plan-started")
 
 
 @get("/my-plan", guards=[MY_PLAN], sync_to_thread=True, include_in_schema=False)
-def my_plan(request: Request, db_session: Session, saved: str | None = None) -> Template:
+def my_plan(request: Request, db_session: DbSession, saved: FromQuery[str | None] = None) -> Template:
     viewer = principal_of(request)
 
     def work() -> dict[str, Any]:
         mine = clients.list_clients(db_session, viewer, limit=1)["items"]
         if not mine or not mine[0].get("plan_id"):
             return {"plan": None, "client": mine[0] if mine else None}
-        return load_plan(db_session, viewer, mine[0]["plan_id"], signatures=True)
+        plan_id = mine[0]["plan_id"]
+        # What is new since the last look, read before this page records its own look.
+        news = queries.news_since_last_look(db_session, viewer, [queries.parse_id(plan_id)]).get(str(plan_id))
+        context = load_plan(db_session, viewer, plan_id, signatures=True)
+        context["news"] = plain(news) if news else None
+        context["heard_invite"] = feedback.invitation(db_session, viewer, plan_id)
+        return context
 
     context = transact(db_session, work)
     if context.get("plan"):
@@ -138,7 +164,7 @@ def my_plan(request: Request, db_session: Session, saved: str | None = None) -> 
 
 
 @get("/home", guards=[ANYONE], sync_to_thread=True, include_in_schema=False)
-def home(request: Request, db_session: Session) -> Template:
+def home(request: Request, db_session: DbSession) -> Template:
     viewer = principal_of(request)
     items: list[dict[str, Any]] = []
     if policy.may(viewer, "prescribing.queue"):  # a prescriber's home lists the people they prescribe for

@@ -24,6 +24,8 @@ from careplans.errors import InvalidInput, VersionConflict
 from careplans import queries
 from careplans.services import goals
 from careplans.views import BBV_LABELS, BBV_STATUS_WORDS, NSP_WORDS, RISK_WORDS, text_of
+from litestar.params import FromPath, FromQuery
+from api.deps import DbSession
 
 RISK_ROWS_BLANK = 2
 MAX_RISK_ROWS = 20
@@ -142,7 +144,7 @@ def _staying_safe_page(context: dict, values: dict[str, Any], *, status_code: in
 
 
 @get("/plans/{plan_id:str}/staying-safe", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
-def staying_safe_page(request: Request, db_session: Session, plan_id: str, saved: str | None = None) -> Template:
+def staying_safe_page(request: Request, db_session: DbSession, plan_id: FromPath[str], saved: FromQuery[str | None] = None) -> Template:
     viewer = principal_of(request)
     context = transact(db_session, lambda: load_plan(db_session, viewer, plan_id))
     return _staying_safe_page(context, staying_safe_values(context["plan"].get("staying_safe")),
@@ -150,7 +152,7 @@ def staying_safe_page(request: Request, db_session: Session, plan_id: str, saved
 
 
 @post("/plans/{plan_id:str}/staying-safe", guards=[WRITERS], sync_to_thread=True, include_in_schema=False)
-def staying_safe_submit(request: Request, db_session: Session, plan_id: str, data: FormData) -> Template | Redirect:
+def staying_safe_submit(request: Request, db_session: DbSession, plan_id: FromPath[str], data: FormData) -> Template | Redirect:
     viewer = principal_of(request)
     errors = Errors()
     typed = read_staying_safe_form(data, errors)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Request, Response, get, patch, post
-from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
 from api.deps import etag, if_match_version, transact
@@ -14,10 +13,12 @@ from api.schemas import AccessLog, AgreementCreate, CheckInCreate, GoalCreate, G
 from careplans import commands, queries
 from careplans.present import CheckInResult, DiffView, GoalResult, PlanVersionView, PlanView, VersionEntry
 from careplans.services import goals
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from api.deps import DbSession
 
 
 @get("/api/plans/{plan_id:str}", guards=[READERS], sync_to_thread=True, tags=["plans"], summary="Read a plan")
-def read_plan(request: Request, db_session: Session, plan_id: str) -> Response[PlanView]:
+def read_plan(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> Response[PlanView]:
     principal = principal_of(request)
     view = transact(db_session, lambda: queries.read_plan(db_session, principal, plan_id))
     return Response(view, headers=etag(view.version))
@@ -25,26 +26,26 @@ def read_plan(request: Request, db_session: Session, plan_id: str) -> Response[P
 
 @patch("/api/plans/{plan_id:str}", guards=[WRITERS], sync_to_thread=True, tags=["plans"],
        summary="Change about me, staying safe or the next review date")
-def patch_plan(request: Request, db_session: Session, plan_id: str, data: PlanPatch) -> Response[PlanView]:
+def patch_plan(request: Request, db_session: DbSession, plan_id: FromPath[str], data: JSONBody[PlanPatch]) -> Response[PlanView]:
     principal = principal_of(request)
     based_on = if_match_version(request)
     body = to_plain(data)
     result = transact(db_session, lambda: goals.patch_plan(
         db_session, principal, plan_id, based_on, body.get("about_me"), body.get("staying_safe"),
-        body.get("next_review_date", goals.NOT_SENT)))
+        body.get("next_review_date", goals.NOT_SENT), body.get("substances", goals.NOT_SENT)))
     return Response(result.plan, headers=etag(result.version))
 
 
 @get("/api/plans/{plan_id:str}/versions", guards=[READERS], sync_to_thread=True, tags=["plans"],
      summary="Version history, with what changed in plain words")
-def list_versions(request: Request, db_session: Session, plan_id: str) -> list[VersionEntry]:
+def list_versions(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> list[VersionEntry]:
     principal = principal_of(request)
     return transact(db_session, lambda: queries.list_versions(db_session, principal, plan_id))
 
 
 @get("/api/plans/{plan_id:str}/versions/{number:int}", guards=[READERS], sync_to_thread=True, tags=["plans"],
      summary="The plan as it was at one version")
-def get_version(request: Request, db_session: Session, plan_id: str, number: int) -> Response[PlanVersionView]:
+def get_version(request: Request, db_session: DbSession, plan_id: FromPath[str], number: Annotated[int, PathParameter(ge=1, le=2**31 - 1)]) -> Response[PlanVersionView]:
     principal = principal_of(request)
     view = transact(db_session, lambda: queries.get_version(db_session, principal, plan_id, number))
     return Response(view, headers=etag(view.version))
@@ -54,10 +55,10 @@ def get_version(request: Request, db_session: Session, plan_id: str, number: int
      summary="What changed between two versions, in plain words")
 def diff(
     request: Request,
-    db_session: Session,
-    plan_id: str,
-    from_version: Annotated[int, Parameter(query="from", ge=1)],
-    to_version: Annotated[int, Parameter(query="to", ge=1)],
+    db_session: DbSession,
+    plan_id: FromPath[str],
+    from_version: Annotated[int, QueryParameter(name="from", ge=1, le=2**31 - 1)],
+    to_version: Annotated[int, QueryParameter(name="to", ge=1, le=2**31 - 1)],
 ) -> DiffView:
     principal = principal_of(request)
     return transact(db_session, lambda: queries.diff_versions(db_session, principal, plan_id, from_version,
@@ -66,7 +67,7 @@ def diff(
 
 @post("/api/plans/{plan_id:str}/goals", guards=[WRITERS], sync_to_thread=True, tags=["goals"],
       summary="Add a goal")
-def create_goal(request: Request, db_session: Session, plan_id: str, data: GoalCreate) -> Response[GoalResult]:
+def create_goal(request: Request, db_session: DbSession, plan_id: FromPath[str], data: JSONBody[GoalCreate]) -> Response[GoalResult]:
     principal = principal_of(request)
     based_on = if_match_version(request)
     result, goal = transact(db_session, lambda: goals.add_goal(db_session, principal, plan_id, based_on,
@@ -76,8 +77,8 @@ def create_goal(request: Request, db_session: Session, plan_id: str, data: GoalC
 
 @patch("/api/plans/{plan_id:str}/goals/{goal_id:str}", guards=[WRITERS], sync_to_thread=True, tags=["goals"],
        summary="Change a goal")
-def update_goal(request: Request, db_session: Session, plan_id: str, goal_id: str,
-                data: GoalPatch) -> Response[GoalResult]:
+def update_goal(request: Request, db_session: DbSession, plan_id: FromPath[str], goal_id: FromPath[str],
+                data: JSONBody[GoalPatch]) -> Response[GoalResult]:
     principal = principal_of(request)
     based_on = if_match_version(request)
     result, goal = transact(db_session, lambda: goals.update_goal(
@@ -87,8 +88,8 @@ def update_goal(request: Request, db_session: Session, plan_id: str, goal_id: st
 
 @post("/api/plans/{plan_id:str}/goals/{goal_id:str}/check-ins", guards=[WRITERS], sync_to_thread=True,
       tags=["goals"], summary="Add a progress check-in (0 to 10)")
-def create_check_in(request: Request, db_session: Session, plan_id: str, goal_id: str,
-                    data: CheckInCreate) -> Response[CheckInResult]:
+def create_check_in(request: Request, db_session: DbSession, plan_id: FromPath[str], goal_id: FromPath[str],
+                    data: JSONBody[CheckInCreate]) -> Response[CheckInResult]:
     principal = principal_of(request)
     based_on = if_match_version(request)
     result, check_in = transact(db_session, lambda: goals.add_check_in(
@@ -98,7 +99,7 @@ def create_check_in(request: Request, db_session: Session, plan_id: str, goal_id
 
 @post("/api/plans/{plan_id:str}/agreements", guards=[SIGNERS], sync_to_thread=True, tags=["agreement"],
       summary="Sign this exact version of the plan")
-def sign(request: Request, db_session: Session, plan_id: str, data: AgreementCreate) -> Response[PlanView]:
+def sign(request: Request, db_session: DbSession, plan_id: FromPath[str], data: JSONBody[AgreementCreate]) -> Response[PlanView]:
     principal = principal_of(request)
     view = transact(db_session, lambda: commands.sign_agreement(db_session, principal, plan_id, data.version,
                                                                 data.statement))
@@ -107,7 +108,7 @@ def sign(request: Request, db_session: Session, plan_id: str, data: AgreementCre
 
 @get("/api/plans/{plan_id:str}/access-log", guards=[ACCESS_LOG], sync_to_thread=True, tags=["audit"],
      summary="Who has viewed or changed the plan")
-def access_log(request: Request, db_session: Session, plan_id: str) -> AccessLog:
+def access_log(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> AccessLog:
     principal = principal_of(request)
     items = transact(db_session, lambda: queries.access_log(db_session, principal, plan_id))
     return AccessLog.from_items(items)

@@ -10,16 +10,19 @@ from api.guards import SIGNED_IN, principal_of
 from api.schemas import Health, LoginRequest, LoginResult, Me
 from api.security import new_csrf_cookie, start_session
 from careplans.services import accounts
+from litestar.params import JSONBody
+from api.deps import DbSession
 
 
 def me_view(user_id, username: str | None, role: str, display_name: str) -> Me:
     return Me(id=str(user_id), username=username, role=role, display_name=display_name)
 
 
-@post("/api/session", sync_to_thread=True, exclude_from_auth=True, exclude_from_csrf=True, tags=["session"],
+@post("/api/session", sync_to_thread=True, exclude_from_auth=True, exclude_from_csrf=True, tags=["session"], status_code=200,
       summary="Log in")
-def login(request: Request, db_session: Session, data: LoginRequest) -> Response[LoginResult]:
-    user = transact(db_session, lambda: accounts.authenticate(db_session, data.username, data.password))
+def login(request: Request, db_session: DbSession, data: JSONBody[LoginRequest]) -> Response[LoginResult]:
+    user = transact(db_session, lambda: accounts.authenticate(
+        db_session, data.username, data.password, address=request.client.host if request.client else None))
     start_session(request, user)
     settings = request.app.state.settings
     token, cookie = new_csrf_cookie(settings.secret_key, settings.secure_cookies)
@@ -33,7 +36,7 @@ async def logout(request: Request) -> None:
 
 
 @get("/api/me", guards=[SIGNED_IN], sync_to_thread=True, tags=["session"], summary="Who is logged in")
-def me(request: Request, db_session: Session) -> Me:
+def me(request: Request, db_session: DbSession) -> Me:
     viewer = principal_of(request)
     from sqlalchemy import select
 
@@ -56,7 +59,7 @@ def me(request: Request, db_session: Session) -> Me:
 
 
 @get("/health", exclude_from_auth=True, sync_to_thread=True, tags=["health"], summary="Database answers")
-def health(db_session: Session) -> Response[Health]:
+def health(db_session: DbSession) -> Response[Health]:
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 

@@ -19,6 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
+from careplans.vocab import SUBSTANCES
+
 __all__ = [
     "KINDS",
     "QS23_CATEGORIES",
@@ -31,6 +33,7 @@ __all__ = [
     "load_options",
     "load_supervision_modes",
     "option_by_code",
+    "options_for_substances",
     "product_by_code",
 ]
 
@@ -78,6 +81,11 @@ class Option:
     opioid: bool = False
     products: tuple[Product, ...] = ()
     available_locally: bool = True
+    substances: tuple[str, ...] = SUBSTANCES.codes
+    """What the option is for; every substance when the catalogue names none."""
+
+    def is_for(self, substances: Iterable[str]) -> bool:
+        return bool(set(self.substances) & set(substances))
 
 
 def _require(table: dict[str, Any], key: str, where: str) -> Any:
@@ -150,6 +158,11 @@ def _all_options() -> tuple[Option, ...]:
             raise CatalogueError(f"{where}: a medication option needs at least one product")
         if kind == "support" and products:
             raise CatalogueError(f"{where}: a support option has no products")
+        substances = tuple(raw.get("substances", SUBSTANCES.codes))
+        unknown_substances = set(substances) - set(SUBSTANCES.codes)
+        if unknown_substances or not substances:
+            raise CatalogueError(f"{where}: substances must be some of {list(SUBSTANCES.codes)}, "
+                                 f"not {sorted(unknown_substances)}")
         if code in seen_options:
             raise CatalogueError(f"{where}: duplicate option code")
         seen_options.add(code)
@@ -167,6 +180,7 @@ def _all_options() -> tuple[Option, ...]:
                 source=_require(raw, "source", where),
                 opioid=bool(raw.get("opioid", False)),
                 products=products,
+                substances=substances,
             )
         )
     return tuple(options)
@@ -200,6 +214,18 @@ def option_by_code(code: str, unavailable: Iterable[str] = frozenset()) -> Optio
         if option.code == code:
             return option
     return None
+
+
+def options_for_substances(substances: Iterable[str], unavailable: Iterable[str] = frozenset()
+                           ) -> tuple[list[Option], list[Option]]:
+    """(options for these substances, every other option), each in catalogue order. With no
+    substances chosen yet, every option is in the first list."""
+    chosen = set(substances)
+    first: list[Option] = []
+    rest: list[Option] = []
+    for option in load_options(unavailable):
+        (first if not chosen or option.is_for(chosen) else rest).append(option)
+    return first, rest
 
 
 @lru_cache(maxsize=1)

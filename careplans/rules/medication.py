@@ -32,7 +32,19 @@ from careplans.catalogue import (
     option_by_code,
     product_by_code,
 )
-from careplans.rules import buprenorphine, buvidal, co_use, diamorphine, methadone, whole_proposal
+from careplans.rules import (
+    acamprosate,
+    alcohol_withdrawal,
+    buprenorphine,
+    buvidal,
+    co_use,
+    diamorphine,
+    disulfiram,
+    methadone,
+    nalmefene,
+    naltrexone,
+    whole_proposal,
+)
 from careplans.rules.prescription import (
     Finding,
     PrescribingProposal,
@@ -62,6 +74,11 @@ _REGISTRY: list[tuple[str, RuleFn]] = [
     *buprenorphine.RULES,
     *co_use.RULES,
     *diamorphine.RULES,
+    *alcohol_withdrawal.RULES,
+    *acamprosate.RULES,
+    *naltrexone.RULES,
+    *disulfiram.RULES,
+    *nalmefene.RULES,
 ]
 
 # Checked before the registry runs: without a known option and product no other

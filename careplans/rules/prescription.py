@@ -1,7 +1,8 @@
 """A proposed prescription, what the rules find about it, and what every prescribing rule shares.
 
 The rules themselves live in one module per medicine or concern (methadone,
-buprenorphine, buvidal, diamorphine, co_use, whole_proposal); careplans.rules.medication
+buprenorphine, buvidal, diamorphine, co_use, whole_proposal, and for alcohol
+alcohol_withdrawal, acamprosate, naltrexone, disulfiram, nalmefene); careplans.rules.medication
 loads their data from `careplans/catalogue/dose_rules.toml` and runs them. The
 underscored names here are shared by those modules only, not by callers outside
 careplans.rules.
@@ -56,6 +57,22 @@ class PrescribingProposal:
     prescriber_home_office_licence: str | None = None
     nation: str = "england"
     """"england", "wales", "scotland" or "northern_ireland": instalment forms differ."""
+    # Alcohol (DOMAIN.md, "Alcohol").
+    on_opioid_treatment: bool = False
+    """Taking methadone, buprenorphine or another opioid medicine now."""
+    sadq_score: int | None = None
+    """Severity of Alcohol Dependence Questionnaire total (0-60)."""
+    withdrawal_seizures_or_dt_history: bool = False
+    """Has had withdrawal seizures or delirium tremens before."""
+    inpatient_withdrawal: bool = False
+    """The assisted withdrawal is planned as an inpatient (not in the community)."""
+    withdrawal_symptoms: bool = False
+    """Has alcohol withdrawal symptoms now, or needs immediate withdrawal."""
+    weight_kg: float | None = None
+    age_years: int | None = None
+    hours_since_last_drink: float | None = None
+    alcohol_g_per_day: float | None = None
+    """Usual grams of alcohol a day (one UK unit is 8 g)."""
 
     def __post_init__(self) -> None:
         # Accept any iterable (a list from JSON) but keep the value hashable.

@@ -129,6 +129,15 @@ def add_choice(db: Session, principal: Principal, plan_id: str, based_on: int, f
     return result, choice_result(result.plan, entry_id, reader)
 
 
+def set_substances(db: Session, principal: Principal, plan_id: str, based_on: int,
+                   substances: Iterable[str]) -> ChangeResult:
+    """What the plan is about (one or several substances, or none yet), as a new plan version.
+    The person chooses; the options page then shows the options for those first."""
+    chosen = [str(s) for s in substances]
+    return change_plan(db, principal, plan_id, based_on, lambda c: doc.set_substances(c, chosen),
+                       "plan.substances", {"substances": sorted(set(chosen))})
+
+
 def list_choices(db: Session, principal: Principal, plan_id: str) -> ChoiceList:
     """The ledger of the current version, oldest first, each with its plain summary."""
     view = read_plan(db, principal, plan_id, audited=False)

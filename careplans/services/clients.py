@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from careplans import audit, document, policy
+from careplans import audit, document, policy, present
 from careplans.policy import Principal, client_scope
 from careplans.errors import InvalidInput, NotFound
 from careplans.models import CaseloadAssignment, Client, Plan, PlanVersion, User
@@ -54,7 +54,7 @@ def client_view(client: Client, keyworker_id: uuid.UUID | None, plan_id: uuid.UU
         "plan_id": str(plan_id) if plan_id else None,
     }
     if clinical:
-        view["date_of_birth"] = client.date_of_birth.isoformat()
+        view["date_of_birth"] = client.date_of_birth.isoformat() if client.date_of_birth else None
         view["nhs_number"] = client.nhs_number
     return view
 
@@ -89,6 +89,13 @@ def list_clients(db: Session, viewer: Principal, limit: int = 50, offset: int = 
             item["plan_version"] = plan.version
             item["agreement_state"] = agreement_state(AgreementFacts(
                 plan.version, plan.client_signed_version, plan.keyworker_signed_version, plan.agreed_version))
+            audience = policy.audience_of(viewer)
+            if audience is not None:
+                words = present.agreement_headline(
+                    {"current_version": plan.version, "client_signed_version": plan.client_signed_version,
+                     "keyworker_signed_version": plan.keyworker_signed_version,
+                     "agreed_version": plan.agreed_version}, policy.visibility(audience), client.preferred_name)
+                item["agreement_headline"], item["agreement_tone"] = words.headline, words.tone
             item["next_review_date"] = reviews.get(plan.id)
         items.append(item)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
@@ -105,16 +112,16 @@ def get_client(db: Session, viewer: Principal, client_id: Any) -> dict[str, Any]
     return client_view(client, _keyworker_ids(db, [cid]).get(cid), plan_id, clinical=policy.sees_clinical_identity(viewer))
 
 
-def create_client(db: Session, viewer: Principal, *, preferred_name: str, date_of_birth: dt.date,
+def create_client(db: Session, viewer: Principal, *, preferred_name: str, date_of_birth: dt.date | None = None,
                   pronouns: str | None = None, nhs_number: str | None = None,
                   keyworker_id: str | None = None, user_id: uuid.UUID | None = None,
                   today: dt.date | None = None) -> dict[str, Any]:
     today = today or dt.date.today()
     if not preferred_name.strip():
         raise InvalidInput("preferred_name", "Enter the name this person wants to be called.")
-    if date_of_birth > today:
+    if date_of_birth is not None and date_of_birth > today:
         raise InvalidInput("date_of_birth", "Date of birth must be in the past.")
-    if date_of_birth < dt.date(today.year - 120, 1, 1):
+    if date_of_birth is not None and date_of_birth < dt.date(today.year - 120, 1, 1):
         raise InvalidInput("date_of_birth", "Date of birth is too far in the past.")
     if nhs_number:
         nhs_number = normalise_nhs_number(nhs_number)

@@ -55,8 +55,10 @@ def add_check_in(db: Session, principal: Principal, plan_id: str, goal_id: str, 
 
 
 def patch_plan(db: Session, principal: Principal, plan_id: str, based_on: int, about_me: dict | None = None,
-               staying_safe: dict | None = None, next_review_date: Any = NOT_SENT) -> ChangeResult:
-    """Partial update of about_me, staying_safe and next_review_date (None clears the date)."""
+               staying_safe: dict | None = None, next_review_date: Any = NOT_SENT,
+               substances: Any = NOT_SENT) -> ChangeResult:
+    """Partial update of about_me, staying_safe, next_review_date (None clears the date) and the
+    substances the plan is about."""
 
     def mutate(content: dict) -> dict:
         if about_me:
@@ -65,6 +67,8 @@ def patch_plan(db: Session, principal: Principal, plan_id: str, based_on: int, a
             content = doc.set_staying_safe(content, staying_safe, principal.author)
         if next_review_date is not NOT_SENT:
             content = doc.set_next_review_date(content, next_review_date)
+        if substances is not NOT_SENT:
+            content = doc.set_substances(content, list(substances or []))
         return content
 
     return change_plan(db, principal, plan_id, based_on, mutate, "plan.update")

@@ -45,6 +45,9 @@ CONTEXT_FIELDS = (
     "current_methadone_dose_mg", "hours_since_last_methadone_dose", "hours_since_last_short_acting_opioid",
     "current_sublingual_buprenorphine_mg", "co_use", "pregnant", "severe_hepatic_impairment", "cardiac_risk",
     "qtc_ms", "sex", "objective_withdrawal_confirmed", "nation",
+    # alcohol (DOMAIN.md, "Alcohol")
+    "on_opioid_treatment", "sadq_score", "withdrawal_seizures_or_dt_history", "inpatient_withdrawal",
+    "withdrawal_symptoms", "weight_kg", "age_years", "hours_since_last_drink", "alcohol_g_per_day",
 )
 
 

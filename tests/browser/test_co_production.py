@@ -26,12 +26,13 @@ def test_keyworker_and_client_co_write_sign_and_see_later_changes(new_context, p
     kw = new_context().new_page()
     client = new_context().new_page()
 
-    # The keyworker's caseload: the new plan is not signed, so it comes first and says so.
+    # The keyworker's caseload: the new plan is not signed by anyone, so it comes first and says
+    # so honestly (not "waiting for the client", as it used to when nobody had signed).
     log_in(kw, people.keyworker, "/caseload")
     check(kw, "caseload", screenshot=True)
     row = kw.locator("#caseload tbody tr").first
     assert people.client_name in row.inner_text()
-    assert "Waiting for the client to sign" in row.inner_text()
+    assert "Not agreed yet" in row.inner_text() and "Waiting" not in row.inner_text()
 
     # The client lands on My plan and writes About me in their own words.
     log_in(client, people.client, "/my-plan")
@@ -59,7 +60,7 @@ def test_keyworker_and_client_co_write_sign_and_see_later_changes(new_context, p
     client.get_by_role("link", name="Add a goal").click()
     check(client, "goal-new", screenshot=True)
     _goal_form(client, "Get my own place with a lock on the door", "So my daughter can stay at weekends.",
-               "Social functioning", [("Fill in the housing form", "Sam", "next Tuesday"),
+               "Home, friends, family and things I do", [("Fill in the housing form", "Sam", "next Tuesday"),
                                       ("Ask the GP for a letter", "me", "this month")])
     client.fill("#target_date-day", "1")
     client.fill("#target_date-month", "9")
@@ -68,7 +69,7 @@ def test_keyworker_and_client_co_write_sign_and_see_later_changes(new_context, p
     assert "The goal is saved." in client.inner_text("main")
     client.goto(f"/plans/{pid}/goals/new")
     _goal_form(client, "Stay on a steady dose and stop topping up", "I want my mornings back.",
-               "Drug and alcohol use")
+               "Drugs and alcohol")
     client.get_by_role("button", name="Save goal").click()
     check(client, "plan-client", screenshot=True)
     goals = client.locator("#goals").locator("xpath=..")
@@ -105,7 +106,8 @@ def test_keyworker_and_client_co_write_sign_and_see_later_changes(new_context, p
     client.get_by_label(f"I have read version {version} of this plan and I agree with it").check()
     client.get_by_role("button", name=f"Sign version {version}").click()
     assert "Your signature is saved" in client.inner_text("main")
-    assert "Waiting for your keyworker to sign" in client.inner_text("main")
+    assert f"Waiting for {people.keyworker.name} to sign" in client.inner_text("main")
+    assert "Agreed by you on" in client.inner_text("#agreement-state")
 
     kw.goto(f"/plans/{pid}/agreement")
     assert kw.inner_text("#current-fingerprint") == client_fp
@@ -113,22 +115,23 @@ def test_keyworker_and_client_co_write_sign_and_see_later_changes(new_context, p
     kw.get_by_role("button", name=f"Sign version {version}").click()
     assert "Agreed by both" in kw.inner_text("main")
     signed = kw.inner_text("#signatures")
-    assert people.client.name in signed and people.keyworker.name in signed
+    assert people.client.name in signed and "You (keyworker)" in signed
     check(kw, "agreement-agreed", screenshot=True)
 
     # The keyworker changes the plan: both now see "changed since you agreed".
     kw.goto(f"/plans/{pid}/about-me")
     kw.fill("#important_people", "Their sister Jo, and their nan.")
     kw.get_by_role("button", name="Save About me").click()
-    assert "Changed since you agreed" in kw.inner_text("main")
-    assert f"You signed version {version}. The plan is now version {version + 1}." in kw.inner_text("main")
+    assert "Changed since agreed" in kw.inner_text("#agreement-state")
+    assert "Changed since you both agreed on" in kw.inner_text("#agreement-state")
 
     client.goto("/my-plan")
-    assert "Changed since you agreed" in client.inner_text("main")
+    assert "Changed since you both agreed on" in client.inner_text("#agreement-state")
+    assert f"{people.keyworker.name} (keyworker) changed ‘People important to me’" in client.inner_text("#news")
     check(client, "my-plan-changed", screenshot=True)
-    client.get_by_role("link", name="See what changed since you signed").click()
+    client.locator("#agreement-state").get_by_role("link", name="see what changed").click()
     changes = client.inner_text("#changes")
-    assert f"{people.keyworker.name} (keyworker) changed ‘People important to me’" in changes
+    assert f"{people.keyworker.name} (keyworker)" in changes and "Changed ‘People important to me’" in changes
     check(client, "compare", screenshot=True)
 
     kw.goto("/caseload")

@@ -10,7 +10,7 @@ from tests.browser.conftest import PASSWORD, check, log_in
 
 pytestmark = pytest.mark.browser
 
-FOCUSED = """() => {
+FOCUSED = r"""() => {
   const e = document.activeElement;
   if (!e || e === document.body || e.tagName === 'MAIN') return '';
   const label = e.labels && e.labels.length ? e.labels[0].innerText : '';
@@ -107,7 +107,7 @@ def test_everything_saves_with_javascript_off(new_context, people):
     assert "Give the goal a name" in page.inner_text(".nhsuk-error-summary")
     assert page.input_value("#why") == "So I can sleep at night."  # what was typed is kept
     page.fill("#title", "Sleep through the night")
-    page.check("#area-2")  # physical and psychological health
+    page.check("#area-2")  # my health, body and mind
     page.fill("#step-0-text", "Talk to the GP about sleep")
     page.fill("#step-0-who", "Sam can come with me")
     page.click("button:has-text('Save goal')")

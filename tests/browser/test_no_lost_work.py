@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser.conftest import check, log_in
@@ -58,10 +60,10 @@ def test_same_field_edited_at_once_gives_the_merge_page_and_saving_from_it_works
     # Nothing was lost: the client's version is in the history, in their words.
     # The history says who changed what (never quoting anyone's words); the version itself keeps them.
     kw.goto(f"/plans/{pid}/history")
-    current = kw.locator("h3", has_text="(current)").inner_text()
-    number = int(current.split()[1])
+    current = kw.locator("#visits > li", has_text="(current)").first.inner_text()
+    number = int(re.search(r"(\d+) \(current\)", current).group(1))
     history = kw.inner_text("main")
-    assert "changed ‘What helps when things are hard’" in history
+    assert "Changed ‘What helps when things are hard’" in history
     kw.goto(f"/plans/{pid}/versions/{number - 1}")
     assert "Walks with my dog. Texts, not calls." in kw.inner_text("main")
     kw.goto(f"/plans/{pid}/versions/{number}")

@@ -26,6 +26,8 @@ ROLE_USERS = {
 PUBLIC = {r for r in PUBLIC_ROUTES if r[1].startswith("/api")}
 # Routes where a role legitimately sees beyond its own caseload.
 SEES_EVERYONE = {("admin", "GET", "/api/clients/{client_id:str}")}
+# Path parameters that name catalogue entries (the same for everyone), not anyone's record.
+CATALOGUE_PATHS = {"/api/questionnaires/{code:str}"}
 
 # A valid body for every unsafe route, so that a refusal is about access, not input.
 SAMPLE_BODIES: dict[tuple[str, str], Any] = {
@@ -45,8 +47,14 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
         "plan_version": "{version}", "option": "methadone", "product": "methadone_oral_solution",
         "dose_mg": 30, "frequency": "daily", "supervision": "supervised_consumption",
         "decision": "approved", "rationale": "Matrix", "client_explanation": "Matrix"},
-    ("POST", "/api/plans/{plan_id:str}/shares"): {"audience": "gp", "expires_at": "2030-01-01T00:00:00+00:00"},
+    ("POST", "/api/plans/{plan_id:str}/shares"): {"audience": "gp", "with_client": True},
+    ("DELETE", "/api/shares/{share_id:str}"): None,
     ("POST", "/api/plans/{plan_id:str}/assessments"): {"questionnaire": "barc10", "answers": []},
+    ("POST", "/api/plans/{plan_id:str}/assessments/{assessment_id:str}/answers"): {"answers": []},
+    ("PATCH", "/api/plans/{plan_id:str}/assessments/{assessment_id:str}/answers/{question:str}"): {
+        "visibility": "care_team"},
+    ("POST", "/api/plans/{plan_id:str}/feedback"): {"listened": 4},
+    ("POST", "/api/staff/unlock"): {"username": "nobody-in-particular"},
 }
 QUERY = {
     "/api/plans/{plan_id:str}/diff": "?from=1&to=1",
@@ -82,8 +90,14 @@ def records(world, as_):
         pid = world.plan_ids[side]
         version = kw.plan(pid)["version"]
         goal = kw.post(f"/api/plans/{pid}/goals", {"title": "A goal", "area": "health"}, version=version).json()
+        share = kw.post(f"/api/plans/{pid}/shares", {"audience": "gp", "with_client": True})
+        assert share.status_code == 201, share.text
+        assessment = kw.post(f"/api/plans/{pid}/assessments", {"questionnaire": "feel_safe", "answers": [
+            {"question": "safer_places", "value": "Near the door", "visibility": "care_team"}]},
+            version=version + 1).json()
         ids[side] = {"client_id": world.client_ids[side], "plan_id": pid, "goal_id": goal["id"], "number": "1",
-                     "share_id": "00000000-0000-0000-0000-000000000000"}
+                     "share_id": share.json()["id"], "assessment_id": assessment["id"],
+                     "question": "safer_places", "code": "pc_ptsd_5"}
     return ids
 
 
@@ -133,7 +147,7 @@ def test_access_matrix(app, world, records, as_, http):
         if (method, path) in PUBLIC:
             continue
         allowed = allowed_roles(handler)
-        has_record = "{" in path
+        has_record = "{" in path and path not in CATALOGUE_PATHS
         # Not logged in: 401, whatever the record.
         url = fill(path, records["a"])
         r = call(http, method, url, body_for(method, path, 1), 1)

@@ -80,6 +80,6 @@ def test_what_the_auditor_audience_would_read_holds_no_planted_words(world, db):
     author = ch.Author(id=None, name="Keyworker A", role="keyworker")
     history = [line for r in queries._history_rows(db, plan.id)  # noqa: SLF001 - the stored changes themselves
                for line in sentences(ch.from_stored(r.changes), author, reader, namer)]
-    assert any("renamed a goal about physical and psychological health" in line for line in history)
+    assert any("renamed a goal about health, body and mind" in line for line in history)
     assert not any(c in line for line in history for c in CANARIES)
     assert not any("Keyworker A" in line for line in history)

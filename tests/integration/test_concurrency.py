@@ -21,6 +21,29 @@ def server(database_url):
         yield base
 
 
+def run_threads(target, count: int) -> None:
+    """Run target(i) in `count` threads; an exception (a failed assert) in any of them fails the test.
+
+    A bare threading.Thread swallows its exception (it is only printed), so an assertion
+    inside a worker would otherwise never fail the test.
+    """
+    errors: list[BaseException] = []
+
+    def wrapped(i: int) -> None:
+        try:
+            target(i)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's own thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
 def logged_in(base: str, username: str) -> tuple[httpx.Client, str]:
     client = httpx.Client(base_url=base, timeout=60)
     r = client.post("/api/session", json={"username": username, "password": PASSWORD})
@@ -57,11 +80,7 @@ def test_concurrent_editors_lose_nothing(server, world):
                 else:
                     other.append((r.status_code, r.text[:200]))
 
-        threads = [threading.Thread(target=edit, args=(i,)) for i in range(EDITORS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_threads(edit, EDITORS)
     assert not other, other
     assert len(accepted) == ROUNDS, "exactly one editor per round wins; the rest are told"
     assert refused == ROUNDS * (EDITORS - 1)
@@ -96,11 +115,7 @@ def test_concurrent_goal_additions_each_become_a_version(server, world):
                 return
             assert r.status_code == 409, r.text
 
-    threads = [threading.Thread(target=add, args=(i,)) for i in range(EDITORS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(add, EDITORS)
     assert len(results) == EDITORS and len(set(results)) == EDITORS
     plan = editors[0][0].get(f"/api/plans/{pid}").json()
     assert sorted(g["title"]["text"] for g in plan["goals"]) == sorted(f"Goal {i}" for i in range(EDITORS))

@@ -79,7 +79,7 @@ def test_security_headers_on_every_response(as_, world, http):
     for r in (kw.get(f"/api/plans/{world.plan_ids['a']}"), http.get("/health"), http.get("/api/me")):
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
         assert r.headers["x-content-type-options"] == "nosniff"
-        assert r.headers["referrer-policy"] == "no-referrer"
+        assert r.headers["referrer-policy"] == "same-origin"
         assert r.headers["cache-control"] == "no-store"
 
 

@@ -20,7 +20,8 @@ from careplans.catalogue import (
 )
 
 API_CODES = {"methadone", "buprenorphine", "buvidal", "hat", "harm_reduction", "detox", "abstinence_support", "residential_rehab"}
-MEDICATION_CODES = {"methadone", "buprenorphine", "buvidal", "hat", "naltrexone"}
+MEDICATION_CODES = {"methadone", "buprenorphine", "buvidal", "hat", "naltrexone", "alcohol_assisted_withdrawal",
+                    "acamprosate", "naltrexone_alcohol", "disulfiram", "nalmefene"}
 SUPPORT_CODES = {
     "harm_reduction",
     "detox",
@@ -31,6 +32,9 @@ SUPPORT_CODES = {
     "psychosocial_support",
     "mutual_aid",
     "peer_support",
+    "alcohol_cut_down",
+    "alcohol_stop",
+    "contingency_management",
 }
 # Rules that encode facts marked [check] in DOMAIN.md.
 CHECK_RULES = {
@@ -42,6 +46,9 @@ CHECK_RULES = {
     "methadone_pregnancy_new_start_above_25mg",
     "buprenorphine_above_usual_maximum",
     "buprenorphine_severe_hepatic_impairment",
+    "alcohol_withdrawal_local_protocol",
+    "disulfiram_above_daily_maximum",
+    "disulfiram_within_24_hours_of_drinking",
 }
 STIGMATISING = re.compile(r"\b(addicts?|abusers?|junkies?|junkie|non-?compliant|clean|dirty|misusers?)\b", re.I)
 
@@ -242,3 +249,52 @@ def test_loader_refuses_a_rule_without_a_source(rules_file):
     rules_file.write_text(text[:start] + 'source = ""' + text[end:], encoding="utf-8")
     with pytest.raises(CatalogueError, match="source"):
         load_dose_rules()
+
+
+# --- substances ----------------------------------------------------------------------------
+
+
+def test_every_option_names_known_substances_and_alcohol_has_its_options():
+    from careplans.vocab import SUBSTANCES
+
+    by_code = {o.code: o for o in load_options()}
+    for option in by_code.values():
+        assert option.substances and set(option.substances) <= set(SUBSTANCES.codes), option.code
+    alcohol = {c for c, o in by_code.items() if "alcohol" in o.substances}
+    assert {"alcohol_assisted_withdrawal", "acamprosate", "naltrexone_alcohol", "disulfiram", "nalmefene",
+            "alcohol_cut_down", "alcohol_stop", "mutual_aid", "psychosocial_support"} <= alcohol
+    assert "methadone" not in alcohol
+    assert "thiamine_tablet" in {p.code for p in by_code["alcohol_assisted_withdrawal"].products}
+    for code in ("contingency_management", "psychosocial_support"):
+        assert "stimulants" in by_code[code].substances
+    assert "CG51" in by_code["contingency_management"].source
+
+
+def test_options_for_substances_puts_the_plan_substances_first():
+    from careplans.catalogue import options_for_substances
+
+    first, rest = options_for_substances(["alcohol"])
+    assert first[0].code == "alcohol_assisted_withdrawal" or "alcohol" in first[0].substances
+    assert all(o.is_for(["alcohol"]) for o in first)
+    assert "methadone" in _codes(rest) and "acamprosate" in _codes(first)
+    assert _codes(first) | _codes(rest) == _codes(load_options())
+    everything, nothing = options_for_substances([])
+    assert nothing == [] and _codes(everything) == _codes(load_options())
+    both, _ = options_for_substances(["alcohol", "opioids"])
+    assert {"methadone", "acamprosate"} <= _codes(both)
+
+
+def test_an_unknown_substance_in_the_catalogue_is_refused(monkeypatch, tmp_path):
+    import careplans.catalogue as cat
+
+    text = cat.OPTIONS_FILE.read_text().replace('substances = ["alcohol"]', 'substances = ["booze"]', 1)
+    bad = tmp_path / "options.toml"
+    bad.write_text(text)
+    monkeypatch.setattr(cat, "OPTIONS_FILE", bad)
+    cat._options_data.cache_clear(); cat._all_options.cache_clear()
+    try:
+        with pytest.raises(cat.CatalogueError, match="substances"):
+            cat._all_options()
+    finally:
+        monkeypatch.undo()
+        cat._options_data.cache_clear(); cat._all_options.cache_clear()

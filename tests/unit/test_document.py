@@ -23,7 +23,8 @@ VERSION_1 = {
 
 def test_a_stored_version_1_document_reads_as_the_current_schema():
     typed = document.load(json.dumps(VERSION_1))
-    assert typed.schema_version == document.SCHEMA_VERSION == 2
+    assert typed.schema_version == document.SCHEMA_VERSION == 3
+    assert typed.substances == []
     assert typed.choices == [] and typed.staying_safe.bbv["hiv_test"] == "not_discussed"
     assert typed.goals[0].title.text == "Walk more" and typed.about_me.what_matters.voice == "client"
 
@@ -47,3 +48,15 @@ def test_new_documents_carry_the_schema_version_and_validate():
 def test_documents_that_do_not_fit_are_refused(bad):
     with pytest.raises(document.DocumentShapeError):
         document.validate(document.upgrade(bad))
+
+
+def test_a_version_2_document_gains_no_substances_and_a_choice_of_substances_validates():
+    v2 = {**doc.empty_content(), "schema_version": 2}
+    del v2["substances"]
+    upgraded = document.upgrade(v2)
+    assert upgraded["schema_version"] == 3 and upgraded["substances"] == []
+    chosen = doc.set_substances(upgraded, ["stimulants", "alcohol", "alcohol"])
+    assert chosen["substances"] == ["alcohol", "stimulants"]
+    assert document.validate(chosen).substances == ["alcohol", "stimulants"]
+    with pytest.raises(doc.DocumentError):
+        doc.set_substances(upgraded, ["booze"])

@@ -501,6 +501,22 @@ def _busy_proposals():
         PrescribingProposal("peer_support", "y", 1, "daily", "take_home"),
         PrescribingProposal("methadone", "y", 1, "daily", "take_home"),
         PrescribingProposal("methadone", "naltrexone_tablet", 50, "daily", "take_home"),
+        *_alcohol_busy_proposals(),
+    ]
+
+
+def _alcohol_busy_proposals():
+    return [
+        PrescribingProposal("alcohol_assisted_withdrawal", "chlordiazepoxide_capsule", 20, "four_times_daily", "take_home",
+                            sadq_score=35, on_opioid_treatment=True),
+        PrescribingProposal("acamprosate", "acamprosate_tablet", 666, "three_times_daily", "take_home", weight_kg=55,
+                            age_years=70),
+        PrescribingProposal("acamprosate", "acamprosate_tablet", 666, "three_times_daily", "take_home"),
+        PrescribingProposal("naltrexone_alcohol", "naltrexone_alcohol_tablet", 100, "daily", "take_home",
+                            is_new_start=True, on_opioid_treatment=True),
+        PrescribingProposal("disulfiram", "disulfiram_tablet", 600, "daily", "take_home", hours_since_last_drink=10),
+        PrescribingProposal("nalmefene", "nalmefene_tablet", 36, "when_needed_once_daily", "take_home",
+                            withdrawal_symptoms=True, alcohol_g_per_day=30),
     ]
 
 
@@ -579,3 +595,140 @@ def test_a_rule_missing_from_the_data_file_is_reported(tmp_path, monkeypatch):
         catalogue._dose_rules.cache_clear()
         medication._data.cache_clear()
     assert check_prescribing(hat()).errors == []
+
+
+# --- alcohol (DOMAIN.md, "Alcohol") ------------------------------------------------------------
+
+
+def chlordiazepoxide(dose=20, **kw):
+    kw.setdefault("frequency", "four_times_daily")
+    kw.setdefault("supervision", "take_home")
+    return PrescribingProposal("alcohol_assisted_withdrawal", "chlordiazepoxide_capsule", dose, **kw)
+
+
+@pytest.mark.parametrize(("kw", "warned"), [
+    ({}, False),
+    ({"sadq_score": 30}, False),
+    ({"sadq_score": 31}, True),
+    ({"withdrawal_seizures_or_dt_history": True}, True),
+    ({"sadq_score": 45, "inpatient_withdrawal": True}, False),
+])
+def test_community_withdrawal_warns_where_inpatient_is_advised(kw, warned):
+    result = check_prescribing(chlordiazepoxide(**kw))
+    assert ("alcohol_withdrawal_inpatient_indicated" in warning_codes(result)) is warned
+
+
+def test_a_chlordiazepoxide_regimen_is_a_check_warning_with_thiamine_suggested():
+    result = check_prescribing(chlordiazepoxide())
+    assert result.errors == []
+    assert "alcohol_withdrawal_local_protocol" in warning_codes(result)
+    assert load_dose_rules()["rules"]["alcohol_withdrawal_local_protocol"]["check"] is True
+    assert [s.code for s in result.suggestions] == ["alcohol_withdrawal_thiamine"]
+    assert "CG100" in result.suggestions[0].source
+
+
+def test_thiamine_alone_has_no_benzodiazepine_warnings():
+    result = check_prescribing(PrescribingProposal("alcohol_assisted_withdrawal", "thiamine_tablet", 100,
+                                                   "three_times_daily", "take_home", on_opioid_treatment=True))
+    assert result.errors == [] and result.warnings == [] and result.suggestions == []
+
+
+def test_a_benzodiazepine_for_withdrawal_with_opioid_treatment_is_warned():
+    assert "alcohol_withdrawal_with_opioid_treatment" in warning_codes(check_prescribing(
+        chlordiazepoxide(on_opioid_treatment=True)))
+
+
+def acamprosate(dose=666, **kw):
+    return PrescribingProposal("acamprosate", "acamprosate_tablet", dose, "three_times_daily", "take_home", **kw)
+
+
+@pytest.mark.parametrize(("dose", "weight", "warned"), [
+    (666, 60, False), (666, 80, False), (700, 80, True), (444, 59, False), (666, 59, True),
+])
+def test_acamprosate_dose_follows_weight(dose, weight, warned):
+    result = check_prescribing(acamprosate(dose, weight_kg=weight, age_years=40))
+    assert ("acamprosate_above_dose_for_weight" in warning_codes(result)) is warned
+
+
+def test_acamprosate_without_a_weight_suggests_recording_it():
+    result = check_prescribing(acamprosate(age_years=40))
+    assert [s.code for s in result.suggestions] == ["acamprosate_weight_not_recorded"]
+
+
+@pytest.mark.parametrize(("age", "warned"), [(17, True), (18, False), (65, False), (66, True), (None, False)])
+def test_acamprosate_is_licensed_18_to_65(age, warned):
+    result = check_prescribing(acamprosate(weight_kg=70, age_years=age))
+    assert ("acamprosate_age_outside_licence" in warning_codes(result)) is warned
+
+
+@pytest.mark.parametrize("option,product", [("naltrexone_alcohol", "naltrexone_alcohol_tablet"),
+                                            ("naltrexone", "naltrexone_tablet")])
+def test_naltrexone_is_refused_alongside_opioid_treatment(option, product):
+    result = check_prescribing(PrescribingProposal(option, product, 50, "daily", "take_home", on_opioid_treatment=True))
+    assert [e.code for e in result.errors] == ["naltrexone_with_opioid_treatment"]
+    assert check_prescribing(PrescribingProposal(option, product, 50, "daily", "take_home")).errors == []
+
+
+@pytest.mark.parametrize(("dose", "new", "codes"), [
+    (25, True, set()), (50, True, {"naltrexone_alcohol_first_day"}), (50, False, set()),
+    (75, False, {"naltrexone_alcohol_above_usual"}),
+])
+def test_naltrexone_for_alcohol_starts_at_25_then_50(dose, new, codes):
+    result = check_prescribing(PrescribingProposal("naltrexone_alcohol", "naltrexone_alcohol_tablet", dose, "daily",
+                                                   "take_home", is_new_start=new))
+    assert set(warning_codes(result)) == codes
+
+
+@pytest.mark.parametrize(("dose", "kw", "warned"), [
+    (200, {}, False), (500, {}, False), (600, {}, True), (800, {"is_new_start": True}, False),
+    (600, {"days_since_start": 2}, False), (600, {"days_since_start": 6}, True),
+])
+def test_disulfiram_above_500_mg_is_a_check_warning_outside_the_start(dose, kw, warned):
+    result = check_prescribing(PrescribingProposal("disulfiram", "disulfiram_tablet", dose, "daily", "take_home", **kw))
+    assert result.errors == []
+    assert ("disulfiram_above_daily_maximum" in warning_codes(result)) is warned
+
+
+def test_disulfiram_above_800_mg_is_a_typing_error():
+    result = check_prescribing(PrescribingProposal("disulfiram", "disulfiram_tablet", 900, "daily", "take_home"))
+    assert [e.code for e in result.errors] == ["dose_above_ceiling"]
+
+
+@pytest.mark.parametrize(("hours", "warned"), [(None, False), (23.5, True), (24, False)])
+def test_disulfiram_not_within_24_hours_of_drinking(hours, warned):
+    result = check_prescribing(PrescribingProposal("disulfiram", "disulfiram_tablet", 200, "daily", "take_home",
+                                                   hours_since_last_drink=hours))
+    assert ("disulfiram_within_24_hours_of_drinking" in warning_codes(result)) is warned
+
+
+def nalmefene(dose=18, **kw):
+    return PrescribingProposal("nalmefene", "nalmefene_tablet", dose, "when_needed_once_daily", "take_home", **kw)
+
+
+def test_nalmefene_is_one_18_mg_tablet():
+    assert check_prescribing(nalmefene()).errors == []
+    assert [e.code for e in check_prescribing(nalmefene(36)).errors] == ["nalmefene_one_tablet"]
+
+
+@pytest.mark.parametrize(("grams", "sex", "warned"), [
+    (70, "male", False), (60, "male", True), (50, "female", False), (40, "female", True), (50, None, False),
+    (None, None, False),
+])
+def test_nalmefene_is_for_a_high_drinking_risk_level(grams, sex, warned):
+    result = check_prescribing(nalmefene(alcohol_g_per_day=grams, sex=sex))
+    assert ("nalmefene_below_high_risk_level" in warning_codes(result)) is warned
+
+
+def test_nalmefene_with_withdrawal_symptoms_is_warned():
+    assert "nalmefene_withdrawal_symptoms" in warning_codes(check_prescribing(nalmefene(withdrawal_symptoms=True)))
+
+
+def test_every_alcohol_rule_has_a_source_naming_the_guidance():
+    rules = load_dose_rules()["rules"]
+    alcohol = {c: r for c, r in rules.items() if set(r["applies_to"]) & {
+        "alcohol_assisted_withdrawal", "acamprosate", "naltrexone_alcohol", "disulfiram", "nalmefene"}}
+    assert len(alcohol) >= 14
+    for code, rule in alcohol.items():
+        assert "DOMAIN.md" in rule["source"] or "MHRA" in rule["source"], code
+        if "[check]" in rule["source"]:
+            assert rule["check"] is True and rule["severity"] != "error", code

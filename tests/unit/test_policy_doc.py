@@ -35,3 +35,11 @@ def test_the_audience_table_is_the_policy():
         sections = set(re.findall(r"[a-z_]+", cells[1].split("(")[0])) & set(policy.SECTIONS)
         assert sections == set(vis.sections), name
         assert [c == "yes" for c in cells[2:6]] == [vis.free_text, vis.names, vis.identity, vis.history], name
+
+
+def test_the_answer_table_is_the_policy():
+    documented = {}
+    for cells in _rows("## Which assessment answers each audience reads"):
+        documented[cells[0]] = frozenset(level for level, c in zip(policy.ANSWER_LEVELS, cells[1:]) if c == "yes")
+    assert documented == policy.ANSWER_AUDIENCES
+    assert set(documented) == set(policy.AUDIENCES)
