@@ -27,7 +27,8 @@ from careplans.plan_document import canonical_json, fingerprint
 GENESIS = "0" * 64
 # Actions whose detail records a plan version written in the same transaction.
 VERSION_ACTIONS = frozenset({"plan.create", "plan.update", "goal.create", "goal.update", "checkin.create", "choice.create",
-                             "assessment.create", "assessment.update", "assessment.visibility"})
+                             "assessment.create", "assessment.update", "assessment.visibility",
+                             "plan.substances"})
 
 
 @dataclass(frozen=True)

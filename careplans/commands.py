@@ -93,6 +93,8 @@ def change_plan(db: Session, principal: Principal, plan_id: str | uuid.UUID, bas
     SQLite) and the version bump is a compare-and-set, so two editors can never both
     succeed from the same version: the second gets VersionConflict with the current plan.
     """
+    if action not in audit.VERSION_ACTIONS:  # `careplans audit verify` accounts for every version by these
+        raise ValueError(f"{action!r} makes plan versions: add it to audit.VERSION_ACTIONS")
     policy.require(principal, "plans.write")
     plan, current = load_current(db, principal, parse_id(plan_id), purpose="write", lock=True)
     before = document.parse(current.content)

@@ -70,3 +70,15 @@ def test_the_json_api_sets_and_returns_what_the_plan_is_about(as_, world):
     r = client.patch(f"/api/plans/{pid}", json={"substances": ["booze"]}, version=version + 1)
     assert r.status_code in (400, 422) and "substances" in r.text
     assert as_("clinician_a").plan(pid)["substances"] == ["opioids", "alcohol"]
+
+
+def test_the_audit_log_accounts_for_a_substances_change(as_, world, db, app):
+    from careplans import audit
+
+    client = as_("client_a")
+    pid = world.plan_ids["a"]
+    version = client.plan(pid)["version"]
+    r = client.patch(f"/api/plans/{pid}", {"substances": ["alcohol"]}, version=version)
+    assert r.status_code == 200, r.text
+    result = audit.verify(db)
+    assert result.ok, result
