@@ -91,7 +91,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # one afterwards: on SQLite an open transaction holds the write lock that the
     # session store needs while the response starts. Hence expire_on_commit=False.
     alchemy = SQLAlchemySyncConfig(engine_instance=engine, session_dependency_key="db_session", create_all=False,
-                                   session_config=SyncSessionConfig(expire_on_commit=False))
+                                   session_config=SyncSessionConfig(expire_on_commit=False),
+                                   before_send_handler=security.close_db_session)
     session_config = security.DatabaseSessionConfig(
         alchemy=alchemy,
         key=security.SESSION_COOKIE,

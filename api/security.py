@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import time
@@ -21,6 +22,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from advanced_alchemy.extensions.litestar import SQLAlchemySyncConfig
+from advanced_alchemy.extensions.litestar._utils import delete_aa_scope_state, get_aa_scope_state
+from advanced_alchemy.extensions.litestar.plugins.init.config.common import (
+    SESSION_SCOPE_KEY,
+    SESSION_TERMINUS_ASGI_EVENTS,
+)
 from advanced_alchemy.extensions.litestar.session import SQLAlchemySyncSessionBackend
 from advanced_alchemy.utils.sync_tools import async_
 from litestar.config.csrf import CSRFConfig
@@ -31,9 +37,11 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
 from litestar.middleware.session import SessionMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
-from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import delete, select
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
+
+from careplans.db import READ_ONLY_OPTIONS
 
 from api.session_model import UserSession
 from careplans.models import User
@@ -44,13 +52,74 @@ SESSION_COOKIE = "careplans_session"
 CSRF_COOKIE = "careplans_csrf"
 CSRF_HEADER = "x-csrf-token"
 ROTATE_KEY = "careplans.new_session_id"
+LOADED_KEY = "careplans.session_loaded"  # the session bytes as read, to skip writing them back unchanged
+PRINCIPAL_KEY = "careplans.principal"  # the user, loaded with the session in the same read
+# The stored session's expiry is moved on at most once in this many seconds, not on
+# every request: a read writes nothing but its audit row. The idle timeout is then
+# between max_age - SESSION_TOUCH_SECONDS and max_age.
+SESSION_TOUCH_SECONDS = 300
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 # --- sessions ----------------------------------------------------------------------
 
 class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
-    """advanced-alchemy's database session backend, plus a fresh id at login."""
+    """advanced-alchemy's database session backend, plus a fresh id at login, plus:
+
+    - the session row and its user are read together, in one short read-only
+      transaction and one thread hop (`load_from_connection`); the user is not loaded again;
+    - the row's expiry is written at most once every SESSION_TOUCH_SECONDS (`_get_sync`),
+      and unchanged session data is never written back (`store_in_message`).
+    """
+
+    def _touch_due(self, expires_at: dt.datetime, now: dt.datetime) -> bool:
+        max_age = dt.timedelta(seconds=self.config.max_age)
+        touch = dt.timedelta(seconds=min(SESSION_TOUCH_SECONDS, self.config.max_age / 2))
+        return expires_at - now < max_age - touch
+
+    def _get_sync(self, session_id: str) -> bytes | None:  # type: ignore[override]
+        data, _ = self._load_sync(session_id, load_user=False)
+        return data
+
+    def _load_sync(self, session_id: str, *, load_user: bool = True) -> tuple[bytes | None, Principal | None]:
+        """The session's data and its active user, read without taking a write lock.
+        Expired rows are deleted; the expiry is moved on only when a touch is due."""
+        session_id = session_id[:255]
+        model = self._model
+        engine = self.alchemy.get_engine()
+        now = dt.datetime.now(dt.timezone.utc)
+        with engine.connect().execution_options(**READ_ONLY_OPTIONS) as conn:
+            row = conn.execute(select(model.data, model.expires_at).where(model.session_id == session_id)).first()
+            principal = None
+            if row is not None and now <= _aware(row.expires_at) and load_user:
+                user_id = self.deserialize_data(row.data).get("user_id")
+                user = get_active_user_row(conn, user_id) if user_id else None
+                if user is not None:
+                    principal = Principal(id=user.id, role=user.role, name=user.display_name)
+            conn.rollback()
+        if row is None:
+            return None, None
+        expires_at = _aware(row.expires_at)
+        if now > expires_at:
+            with engine.begin() as conn:
+                conn.execute(model.__table__.delete().where(model.session_id == session_id))
+            return None, None
+        if self._touch_due(expires_at, now):
+            with engine.begin() as conn:
+                conn.execute(update(model).where(model.session_id == session_id)
+                             .values(expires_at=now + dt.timedelta(seconds=self.config.max_age)))
+        return row.data, principal
+
+    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+        session_id = connection.cookies.get(self.config.key)
+        if not session_id or session_id == "null":
+            return {}
+        data, principal = await async_(self._load_sync)(session_id)
+        if data is None:
+            return {}
+        connection.scope[LOADED_KEY] = data  # type: ignore[literal-required]
+        connection.scope[PRINCIPAL_KEY] = principal  # type: ignore[literal-required]
+        return self.deserialize_data(data)
 
     def get_session_id(self, connection: ASGIConnection) -> str:
         new_id = connection.scope.get(ROTATE_KEY)  # type: ignore[misc]
@@ -71,6 +140,18 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
             old = connection.cookies.get(self.config.key)
             if old and old != "null":
                 await self.delete(old, store=None)  # type: ignore[arg-type]
+        elif (isinstance(scope_session, dict) and connection.scope.get(LOADED_KEY) is not None  # type: ignore[misc]
+              and self.serialize_data(scope_session, connection.scope) == connection.scope[LOADED_KEY]):  # type: ignore[literal-required]
+            # Unchanged since it was read (and touched then if a touch was due): no write.
+            # The cookie is sent again so the browser's copy lives as long as the row.
+            from litestar.datastructures import MutableScopeHeaders
+            from litestar.utils.dataclass import extract_dataclass_items
+
+            params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
+            MutableScopeHeaders.from_message(message).add(
+                "Set-Cookie", Cookie(value=self.get_session_id(connection), key=self.config.key,
+                                     **params).to_header(header=""))
+            return
         await super().store_in_message(scope_session, message, connection)
 
 
@@ -99,6 +180,31 @@ def start_session(connection: ASGIConnection, user: User) -> None:
     `started` is when: the session ends `session_max_hours` later however busy it is."""
     connection.scope[ROTATE_KEY] = secrets.token_hex(32)  # type: ignore[literal-required]
     connection.set_session({"user_id": str(user.id), "role": user.role, "started": int(time.time())})
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.timezone.utc)
+
+
+def get_active_user_row(conn: Any, user_id: str):
+    try:
+        uid = uuid.UUID(str(user_id))
+    except ValueError:
+        return None
+    return conn.execute(select(User.id, User.role, User.display_name)
+                        .where(User.id == uid, User.is_active.is_(True))).first()
+
+
+async def close_db_session(message: Message, scope: Scope) -> None:
+    """before_send: close the request's database session, on the event loop.
+
+    Replaces advanced-alchemy's default handler, which is synchronous and so runs in
+    the thread pool on every response. Handlers end their transaction in
+    api.deps.transact, so closing here only returns the session object: no I/O."""
+    session = get_aa_scope_state(scope, SESSION_SCOPE_KEY)
+    if session is not None and message["type"] in SESSION_TERMINUS_ASGI_EVENTS:
+        session.close()
+        delete_aa_scope_state(scope, SESSION_SCOPE_KEY)
 
 
 def end_sessions_of(db: Session, user_id: str) -> int:
@@ -134,6 +240,9 @@ def make_retrieve_user(alchemy: SQLAlchemySyncConfig, max_age_seconds: int | Non
             started = session.get("started")
             if not isinstance(started, int) or time.time() - started > max_age_seconds:
                 return None  # past the absolute lifetime: log in again
+        if PRINCIPAL_KEY in connection.scope:  # read with the session (RotatingSessionBackend)
+            loaded = connection.scope[PRINCIPAL_KEY]  # type: ignore[literal-required]
+            return loaded if loaded is not None and str(loaded.id) == str(user_id) else None
         return await async_(_load)(user_id)
 
     return retrieve_user

@@ -46,6 +46,12 @@ def prepare_sqlite_file(url: str) -> None:
         Path(u.database).parent.mkdir(parents=True, exist_ok=True)
 
 
+# Execution option for connections that only read: on SQLite they begin deferred
+# (no write lock). `engine.connect().execution_options(**READ_ONLY_OPTIONS)`.
+READ_ONLY_OPTION = "careplans_read_only"
+READ_ONLY_OPTIONS = {READ_ONLY_OPTION: True}
+
+
 def configure_engine(engine: Engine, *, immediate: bool = True) -> Engine:
     """Attach per-connection settings. Idempotent per engine.
 
@@ -67,7 +73,10 @@ def configure_engine(engine: Engine, *, immediate: bool = True) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # A connection opened with READ_ONLY_OPTIONS only reads: it must not take the
+        # write lock (the session lookup at the start of every request, for one).
+        deferred = not immediate or conn.get_execution_options().get(READ_ONLY_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
     engine._careplans_configured = True  # type: ignore[attr-defined]
     return engine
