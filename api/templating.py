@@ -108,12 +108,6 @@ def _naloxone_words(naloxone: Any, mine: bool = False) -> list[str]:
     return naloxone_words(naloxone if isinstance(naloxone, dict) else None, mine)
 
 
-def _dose(mg: Any) -> str:
-    from careplans.present import dose_text
-
-    return dose_text(mg)
-
-
 def bdi(value: Any) -> Markup:
     """Text a person typed, isolated so its direction cannot reorder the words around it."""
     return Markup('<bdi>{}</bdi>').format("" if value is None else value)
@@ -152,7 +146,6 @@ def make_environment() -> Environment:
         yes_no=views.yes_no,
         words=_words,
         naloxone_words=_naloxone_words,
-        dose=_dose,
     )
     env.globals.update(MY_WORD_TABLES=MY_WORD_TABLES)
     env.globals.update(ABOUT_ME_LABELS=views.ABOUT_ME_LABELS, progress_chart=views.progress_chart,

@@ -34,8 +34,6 @@ from careplans.vocab import SUBSTANCES
 from careplans.services import choices
 from litestar.params import FromPath, FromQuery
 from api.deps import DbSession
-from litestar.params import FromPath
-from api.deps import DbSession
 
 FORMAT_LABELS = [
     ("conversation", "Talking it through"),
