@@ -41,7 +41,7 @@ from typing import Any, Iterable
 from sqlalchemy import and_, case, exists, func, literal, select
 from sqlalchemy.orm import Session
 
-from careplans import assessments, audit, policy
+from careplans import assessments, audit, policy, references
 from careplans.catalogue import load_options, option_by_code
 from careplans.errors import InvalidInput, NotFound
 from careplans.models import (
@@ -390,12 +390,10 @@ def checklists(db: Session, principal: Principal, secret: str, flt: ReportFilter
 
 
 def _plan_id_for_ref(db: Session, secret: str, plan_ref: str) -> uuid.UUID:
-    if not plan_ref.startswith("P-"):
+    found = references.plan_ids(db, secret, plan_ref)
+    if len(found) != 1:
         raise NotFound("There is no plan with that reference.")
-    for pid in db.execute(select(Plan.id)).scalars():
-        if policy.pseudonym(secret, "plan", pid) == plan_ref:
-            return pid
-    raise NotFound("There is no plan with that reference.")
+    return found[0]
 
 
 def plan_checklist(db: Session, principal: Principal, secret: str, plan_ref: str, *,
