@@ -437,8 +437,8 @@ def _percentiles(db: Session, plan_ids, flt: ReportFilter) -> dict[str, Any]:
         .select_from(pref)
         .outerjoin(PrescribingDecision, and_(PrescribingDecision.plan_id == pref.c.plan_id,
                                              PrescribingDecision.option == pref.c.option))
-        .group_by(pref.c.plan_id, pref.c.option, pref.c.pref_on).subquery()
-    )
+        .group_by(pref.c.plan_id, pref.c.option, pref.c.pref_on).cte("first_decision")
+    )  # a CTE used twice below: both databases compute it once
     waits = select(days_between(first.c.pref_on, first.c.first_at).label("days")).where(
         first.c.first_at.is_not(None)).subquery()
     ranked = select(waits.c.days, func.row_number().over(order_by=waits.c.days).label("rn"),
@@ -446,14 +446,15 @@ def _percentiles(db: Session, plan_ids, flt: ReportFilter) -> dict[str, Any]:
     n = ranked.c.n
     median_rank = (n + 1) // 2        # nearest rank: ceil(n / 2)
     p90_rank = (9 * n + 9) // 10      # ceil(9n / 10)
+    pending = select(func.count()).select_from(first).where(first.c.first_at.is_(None)).scalar_subquery()
     row = db.execute(select(
         func.max(n).label("n"),
         func.max(case((ranked.c.rn == median_rank, ranked.c.days))).label("median"),
         func.max(case((ranked.c.rn == p90_rank, ranked.c.days))).label("p90"),
+        pending.label("pending"),
     )).one()
-    pending = db.execute(select(func.count()).select_from(first).where(first.c.first_at.is_(None))).scalar_one()
     return {"with_decision": row.n or 0, "median_days": row.median, "p90_days": row.p90,
-            "waiting_for_decision": pending}
+            "waiting_for_decision": row.pending}
 
 
 def service_figures(db: Session, principal: Principal, secret: str, flt: ReportFilter = ReportFilter(), *,
