@@ -225,3 +225,35 @@ def test_episode_api(app, db, people):
     got = kw.get(f"/api/clients/{cid}/episode").json()
     assert got["triage_date"] == "2025-04-29" and len(got["interventions"]) == 1
     http.cookies.clear()
+
+
+def test_bulk_demo_fills_the_return(tmp_path):
+    """`careplans demo --plans N` makes people with the return's dates: every one has an
+    episode row; interventions, TOPs, discharges with reasons and consent all appear."""
+    from sqlalchemy.orm import Session
+
+    from careplans import audit
+    from careplans.db import make_engine, upgrade
+    from careplans.demo_bulk import generate
+
+    url = f"sqlite:///{tmp_path / 'bulk.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as db:
+            generate(db, 200, seed=3)
+            auditor = principal(accounts.create_user(db, "bulk-auditor", PASSWORD, "auditor", "Bulk Auditor"))
+            today = dt.date.today()
+            text = ndtms.extract_csv(db, auditor, TEST_SECRET, today - dt.timedelta(days=800), today)
+            rows = list(csv.DictReader(io.StringIO(text)))
+            kinds = {k: [r for r in rows if r["record_type"] == k] for k in ("episode", "intervention", "top")}
+            assert len(kinds["episode"]) == 200 and len({r["client"] for r in kinds["episode"]}) == 200
+            assert all(r["referral_date"] and r["triage_date"] <= r["care_plan_start_date"] for r in kinds["episode"])
+            assert {r["discharge_reason"] != "" for r in kinds["episode"] if r["discharge_date"]} == {True}
+            assert {r["consent_to_report"] for r in kinds["episode"]} == {"yes", "no", ""}
+            assert kinds["intervention"] and kinds["top"]
+            assert {r["top_stage"] for r in kinds["top"]} == {"start", "review"}
+            assert audit.verify(db).ok
+            db.rollback()
+    finally:
+        engine.dispose()
