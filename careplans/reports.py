@@ -225,8 +225,13 @@ def feedback_totals(db: Session, principal: Principal, date_from: dt.date | None
                     date_to: dt.date | None = None) -> dict[str, Any]:
     """Answers per quarter and question: how many answered and how the 1-5 answers fell.
     Where fewer than `policy.FEEDBACK_MIN_ANSWERS` people answered a question in a
-    quarter, its numbers are withheld. Never a comment, a plan or a person."""
+    quarter, its numbers are withheld. Never a comment, a plan or a person.
+
+    The range is widened to whole quarters: totals for two ranges a day apart would
+    otherwise differ by one person's answers, and subtracting them would show those."""
     policy.require(principal, "audit.reports")
+    date_from = quarter_range(date_from)[0] if date_from else None
+    date_to = quarter_range(date_to)[1] if date_to else None
     quarter = quarter_of(FeedbackResponse.answered_at).label("quarter")
     cols = [quarter, func.count().label("responses"),
             func.sum(case((FeedbackResponse.skipped.is_(True), 1), else_=0)).label("skipped"),

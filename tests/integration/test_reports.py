@@ -274,6 +274,18 @@ def test_feedback_is_suppressed_below_five_answers(db, data):
     assert "CANARY" not in str(q)
 
 
+def test_feedback_ranges_are_whole_quarters(db, data):
+    """Two ranges a day apart inside one quarter give the same totals, so subtracting one
+    from the other cannot show a single person's answers."""
+    start, end = reports.quarter_range(TODAY)
+    whole = reports.feedback_totals(db, data.auditor, start, end)
+    one_day = reports.feedback_totals(db, data.auditor, TODAY, TODAY)
+    day_more = reports.feedback_totals(db, data.auditor, max(start, TODAY - dt.timedelta(days=1)), TODAY)
+    assert whole == one_day == day_more
+    assert whole["quarters"] and whole["quarters"][-1]["quarter"] == one_day["quarters"][-1]["quarter"]
+    db.rollback()
+
+
 def test_feedback_only_after_signing_and_only_once(db, data):
     client, pid, v = data.person("fb-once")
     from careplans.errors import AlreadyExists, InvalidInput
