@@ -66,7 +66,7 @@ def _time(db: Session, auditor: Principal, repeats: int = 3) -> dict[str, float]
         "csv": lambda: reports.choice_report_csv(db, auditor, SECRET),
         "plans_page": lambda: reports.checklists(db, auditor, SECRET, limit=50),
         "checklist": lambda: reports.plan_checklist(db, auditor, SECRET, ref),
-        "home": lambda: reports.service_figures(db, auditor, SECRET, quarter),
+        "home": lambda: reports.at_a_glance(db, auditor, SECRET, quarter),
     }
     best = {k: float("inf") for k in work}
     for _ in range(repeats):

@@ -88,7 +88,7 @@ class Plan(UUIDAuditBase):
     version: Mapped[int] = mapped_column(Integer)
     fingerprint: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="active")
-    start_date: Mapped[dt.date] = mapped_column(Date)
+    start_date: Mapped[dt.date] = mapped_column(Date, index=True)  # reports filter plans by it
     # Latest signature of each party, and the latest version both signed.
     client_signed_version: Mapped[int | None] = mapped_column(Integer, default=None)
     keyworker_signed_version: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -227,7 +227,7 @@ class ChoiceEntry(UUIDBase):
     option_kind: Mapped[str] = mapped_column(String(16))
     information_given: Mapped[bool] = mapped_column(Boolean)
     information_format: Mapped[str | None] = mapped_column(String(32), default=None)
-    discussed_on: Mapped[dt.date] = mapped_column(Date)
+    discussed_on: Mapped[dt.date] = mapped_column(Date, index=True)  # reports filter conversations by it
     # "preferred", "open", "not_preferred", "stated" (said in their own words) or None.
     preference: Mapped[str | None] = mapped_column(String(16), default=None)
     # True when the person said they want this option, or chose it.

@@ -88,16 +88,12 @@ def _percentiles(db: Session, plan_ids, flt: ReportFilter) -> dict[str, Any]:
             "waiting_for_decision": row.pending}
 
 
-def service_figures(db: Session, principal: Principal, secret: str, flt: ReportFilter = ReportFilter(), *,
-                    today: dt.date | None = None, audited: bool = True) -> dict[str, Any]:
-    """The service's figures (see docs/reporting.md): per option, how many people were
-    given information, said they wanted it, chose it, declined it, were told it was not
-    suitable or not available; unmet preferences and why, by option; days from a
-    preference to the first prescribing decision; plans agreed by both; reviews overdue."""
-    policy.require(principal, "audit.reports")
-    today = today or dt.date.today()
-    plan_ids = select(Plan.id).where(*_plan_conditions(db, principal, secret, flt, dated=False))
-    entry_conds = [ChoiceEntry.plan_id.in_(plan_ids), *_choice_conditions(flt)]
+def _plan_ids(db: Session, principal: Principal, secret: str, flt: ReportFilter):
+    """The plans whose conversations count (a subquery): the report scope and keyworker."""
+    return select(Plan.id).where(*_plan_conditions(db, principal, secret, flt, dated=False))
+
+
+def _option_figures(db: Session, entry_conds: list[Any]) -> list[dict[str, Any]]:
     people = lambda cond: func.count(func.distinct(case((cond, ChoiceEntry.plan_id))))  # noqa: E731
     per_option = []
     names = {o.code: o for o in load_options()}
@@ -116,6 +112,11 @@ def service_figures(db: Session, principal: Principal, secret: str, flt: ReportF
                            "preferred": r.preferred, **{o: getattr(r, o) for o in OUTCOMES}})
     order = {o.code: i for i, o in enumerate(load_options())}
     per_option.sort(key=lambda x: order.get(x["option"], 999))
+    return per_option
+
+
+def _unmet(db: Session, entry_conds: list[Any]) -> list[dict[str, Any]]:
+    names = {o.code: o for o in load_options()}
     unmet = []
     for r in db.execute(
         select(ChoiceEntry.option, ChoiceEntry.outcome, ChoiceEntry.available_locally,
@@ -129,7 +130,10 @@ def service_figures(db: Session, principal: Principal, secret: str, flt: ReportF
                   else (r.outcome or "no outcome yet").replace("_", " "))
         unmet.append({"option": r.option, "name": option.name if option else r.option, "outcome": r.outcome,
                       "available_locally": bool(r.available_locally), "reason": reason, "people": r.people})
-    plan_conds = _plan_conditions(db, principal, secret, flt, dated=True)
+    return unmet
+
+
+def _plan_figures(db: Session, plan_conds: list[Any], today: dt.date) -> dict[str, int]:
     review = _doc("next_review_date")
     no_choices = ~exists().where(ChoiceEntry.plan_id == Plan.id)
     p = db.execute(
@@ -144,27 +148,57 @@ def service_figures(db: Session, principal: Principal, secret: str, flt: ReportF
         .join(PlanVersion, and_(PlanVersion.plan_id == Plan.id, PlanVersion.number == Plan.version))
         .where(*plan_conds)
     ).one()
-    qs23 = {}
+    return {"plans": p.plans or 0, "agreed_by_both": p.agreed_by_both or 0,
+            "agreed_by_client": p.agreed_by_client or 0, "reviews_overdue": p.overdue or 0,
+            "no_review_date": p.no_review_date or 0, "no_options_discussed": p.no_choices or 0}
+
+
+def _categories(db: Session, entry_conds: list[Any]) -> list[dict[str, Any]]:
     category = _category_of_option()
-    for cat, people_count in db.execute(
+    qs23 = dict(db.execute(
         select(category.label("category"), func.count(func.distinct(ChoiceEntry.plan_id)))
         .where(*entry_conds, ChoiceEntry.information_given.is_(True), category.is_not(None))
         .group_by(category)
-    ):
-        qs23[cat] = people_count
+    ).all())
+    return [{"category": c, "people": qs23.get(c, 0)} for c in QS23_CATEGORIES]
+
+
+def service_figures(db: Session, principal: Principal, secret: str, flt: ReportFilter = ReportFilter(), *,
+                    today: dt.date | None = None, audited: bool = True) -> dict[str, Any]:
+    """The service's figures (see docs/reporting.md): per option, how many people were
+    given information, said they wanted it, chose it, declined it, were told it was not
+    suitable or not available; unmet preferences and why, by option; days from a
+    preference to the first prescribing decision; plans agreed by both; reviews overdue.
+    Each part is one GROUP BY statement."""
+    policy.require(principal, "audit.reports")
+    today = today or dt.date.today()
+    plan_ids = _plan_ids(db, principal, secret, flt)
+    entry_conds = [ChoiceEntry.plan_id.in_(plan_ids), *_choice_conditions(flt)]
     result = {
         "filters": flt.audit_detail(),
         "today": today.isoformat(),
-        "plans": {"plans": p.plans or 0, "agreed_by_both": p.agreed_by_both or 0,
-                  "agreed_by_client": p.agreed_by_client or 0, "reviews_overdue": p.overdue or 0,
-                  "no_review_date": p.no_review_date or 0, "no_options_discussed": p.no_choices or 0},
-        "information_by_category": [{"category": c, "people": qs23.get(c, 0)} for c in QS23_CATEGORIES],
-        "options": per_option,
-        "unmet_preferences": unmet,
+        "plans": _plan_figures(db, _plan_conditions(db, principal, secret, flt, dated=True), today),
+        "information_by_category": _categories(db, entry_conds),
+        "options": _option_figures(db, entry_conds),
+        "unmet_preferences": _unmet(db, entry_conds),
         "time_to_decision": _percentiles(db, plan_ids, flt),
     }
     if audited:
         audit.record(db, actor(principal), "report.service.read", detail=flt.audit_detail())
+    return result
+
+
+def at_a_glance(db: Session, principal: Principal, secret: str, flt: ReportFilter, *,
+                today: dt.date | None = None) -> dict[str, Any]:
+    """What the auditor's home shows (the plan figures and unmet preferences), without
+    the rest of the service figures: two statements."""
+    policy.require(principal, "audit.reports")
+    today = today or dt.date.today()
+    result = {"filters": flt.audit_detail(), "today": today.isoformat(),
+              "plans": _plan_figures(db, _plan_conditions(db, principal, secret, flt, dated=True), today),
+              "unmet_preferences": _unmet(db, [ChoiceEntry.plan_id.in_(_plan_ids(db, principal, secret, flt)),
+                                               *_choice_conditions(flt)])}
+    audit.record(db, actor(principal), "report.service.read", detail={**flt.audit_detail(), "glance": True})
     return result
 
 

@@ -73,7 +73,7 @@ def audit_home(request: Request, db_session: DbSession) -> Template:
     viewer = principal_of(request)
     start, end = reports.quarter_range(dt.date.today())
     flt = reports.ReportFilter(date_from=start, date_to=end)
-    figures = transact(db_session, lambda: reports.service_figures(db_session, viewer, _secret(request), flt))
+    figures = transact(db_session, lambda: reports.at_a_glance(db_session, viewer, _secret(request), flt))
     return page("audit/home.html", nav_current="audit", figures=figures,
                 quarter={"from": start.isoformat(), "to": end.isoformat()})
 

@@ -3,6 +3,8 @@
 - `clients`: referral date, discharge reason (a code) and consent to report, beside the
   triage and discharge dates already there.
 - `interventions`: each intervention's type, setting, start and end dates.
+- indexes on `plans.start_date` and `choice_entries.discussed_on`: the reports filter
+  plans and conversations by date, so a quarter's figures read that quarter's rows.
 - `plan_references`: each plan's pseudonymous reference ("P-…", an HMAC keyed by the
   service secret; `key_id` fingerprints the secret), so an auditor's reference is found
   by an index instead of hashing every plan. Filled by careplans.references.
@@ -57,6 +59,11 @@ def upgrade() -> None:
     with op.batch_alter_table('plan_references', schema=None) as batch_op:
         batch_op.create_index('ix_plan_references_key_reference', ['key_id', 'reference'], unique=False)
 
+    with op.batch_alter_table('plans', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_plans_start_date'), ['start_date'], unique=False)
+    with op.batch_alter_table('choice_entries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_choice_entries_discussed_on'), ['discussed_on'], unique=False)
+
     with op.batch_alter_table('clients', schema=None) as batch_op:
         batch_op.add_column(sa.Column('referral_date', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('discharge_reason', sa.String(length=32), nullable=True))
@@ -65,6 +72,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('choice_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_choice_entries_discussed_on'))
+    with op.batch_alter_table('plans', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_plans_start_date'))
     with op.batch_alter_table('clients', schema=None) as batch_op:
         batch_op.drop_column('consent_to_report')
         batch_op.drop_column('discharge_reason')

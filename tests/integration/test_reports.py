@@ -149,6 +149,15 @@ def test_service_figures_match_hand_computed_expectations(db, data):
                                      "waiting_for_decision": 2}
 
 
+def test_the_home_page_glance_is_the_service_figures_it_shows(db, data):
+    flt = reports.make_filter(keyworker=data.kw_ref)
+    full = reports.service_figures(db, data.auditor, TEST_SECRET, flt, today=TODAY)
+    glance = reports.at_a_glance(db, data.auditor, TEST_SECRET, flt, today=TODAY)
+    assert glance["plans"] == full["plans"] and glance["unmet_preferences"] == full["unmet_preferences"]
+    assert glance["plans"]["plans"] == 5 and sum(u["people"] for u in glance["unmet_preferences"]) == 1
+    db.rollback()
+
+
 def test_filters_by_option_and_date(db, data):
     f = reports.service_figures(db, data.auditor, TEST_SECRET,
                                 reports.make_filter(keyworker=data.kw_ref, option="methadone",
