@@ -260,5 +260,5 @@ def heard_answers(request: Request, db_session: DbSession, plan_id: FromPath[str
                 questions=reports.FEEDBACK_QUESTIONS, **context)
 
 
-ROUTES: list = [audit_home, audit_plans, audit_plan, audit_service, audit_sample, audit_feedback, audit_ndtms, audit_log,
-                audit_verify, heard_form, heard_submit, heard_answers]
+ROUTES: list = [audit_home, audit_plans, audit_plan, audit_service, audit_sample, audit_feedback, audit_ndtms,
+                audit_log, audit_verify, heard_form, heard_submit, heard_answers]

@@ -62,7 +62,8 @@ def _client(db: Session, principal: Principal, client_id: Any, *, lock: bool = F
 
 def _intervention_view(i: Intervention) -> dict[str, Any]:
     return {"id": str(i.id), "intervention_type": i.intervention_type, "setting": i.setting,
-            "type_words": INTERVENTION_TYPES.words(i.intervention_type), "setting_words": INTERVENTION_SETTINGS.words(i.setting),
+            "type_words": INTERVENTION_TYPES.words(i.intervention_type),
+            "setting_words": INTERVENTION_SETTINGS.words(i.setting),
             "start_date": i.start_date.isoformat(), "end_date": i.end_date.isoformat() if i.end_date else None}
 
 
