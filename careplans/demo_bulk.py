@@ -220,13 +220,15 @@ def _batch(db: Session, rng: random.Random, size: int, today: dt.date, keyworker
         safe["needle_syringe_access"] = rng.choice(("has_access", "needs_access", "not_needed", "not_discussed"))
         content["staying_safe"] = doc.set_staying_safe({"staying_safe": content["staying_safe"]}, safe,
                                                        author)["staying_safe"]
-        if rng.random() < 0.9:
-            content["next_review_date"] = (today + dt.timedelta(days=rng.randint(-60, 120))).isoformat()
+        review = today + dt.timedelta(days=rng.randint(-60, 120)) if rng.random() < 0.9 else None
+        if review:
+            content["next_review_date"] = review.isoformat()
         fp = fingerprint(content)
         client_signed = rng.random() < 0.7
         kw_signed = client_signed and rng.random() < 0.8
         plans.append({"id": plan_id, "client_id": client_id, "version": 1, "fingerprint": fp, "status": "active",
-                      "start_date": started, "client_signed_version": 1 if client_signed else None,
+                      "start_date": started, "next_review_date": review,
+                      "client_signed_version": 1 if client_signed else None,
                       "keyworker_signed_version": 1 if kw_signed else None,
                       "agreed_version": 1 if kw_signed else None, "agreed_fingerprint": fp if kw_signed else None,
                       "created_at": now, "updated_at": now})

@@ -94,6 +94,9 @@ class Plan(UUIDAuditBase):
     keyworker_signed_version: Mapped[int | None] = mapped_column(Integer, default=None)
     agreed_version: Mapped[int | None] = mapped_column(Integer, default=None)
     agreed_fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The current version's next review date, kept in step by every new version
+    # (commands.change_plan), so the reports count reviews overdue without reading documents.
+    next_review_date: Mapped[dt.date | None] = mapped_column(Date, default=None, index=True)
 
 
 class PlanReference(DefaultBase):

@@ -82,7 +82,7 @@ def _plan_rows_stmt(conds: list[Any]):
         select(
             Plan.id, Plan.version, Plan.start_date, Plan.client_signed_version, Plan.agreed_version,
             client_signed_at.label("client_signed_at"), _keyworker_of_plan().label("keyworker_id"),
-            _doc("next_review_date").label("next_review_date"),
+            Plan.next_review_date,
             _doc("staying_safe", "naloxone", "offered").label("nal_offered"),
             _doc("staying_safe", "naloxone", "offered_on").label("nal_offered_on"),
             _doc("staying_safe", "naloxone", "supplied").label("nal_supplied"),
@@ -211,9 +211,9 @@ def _checklist(row: Any, cats: dict[str, dict[str, Any]], options: list[dict[str
     agreed = row.client_signed_version is not None and row.client_signed_version == row.version
     items.append(_item("agreed_by_client", MET if agreed else NOT_MET, row.client_signed_at if agreed else None))
     review = row.next_review_date
-    on_time = review is not None and review >= today.isoformat()
+    on_time = review is not None and review >= today
     items.append(_item("review_on_time", MET if on_time else NOT_MET, review if on_time else None,
-                       next_review_date=review, overdue=review is not None and review < today.isoformat()))
+                       next_review_date=_iso(review), overdue=review is not None and review < today))
     items.append(top_review_item(row.id, row.start_date, today, (top_reviews or {}).get(str(row.id))))
     return {
         "plan": policy.pseudonym(secret, "plan", row.id),

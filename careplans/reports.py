@@ -28,11 +28,11 @@ from sqlalchemy.orm import Session
 from careplans import audit, policy
 from careplans.catalogue import load_options
 from careplans.errors import InvalidInput
-from careplans.models import ChoiceEntry, FeedbackResponse, Plan, PlanVersion, PrescribingDecision
+from careplans.models import ChoiceEntry, FeedbackResponse, Plan, PrescribingDecision
 from careplans.policy import Principal
 from careplans.queries import actor
 from careplans.report_checklist import (  # noqa: F401 - the names callers use, from one module
-    CHECKLIST_ITEMS, MET, NOT_APPLICABLE, NOT_MET, OUTCOMES, STATUS_WORDS, TOP_REVIEW_DUE_DAYS, _checklists, _doc,
+    CHECKLIST_ITEMS, MET, NOT_APPLICABLE, NOT_MET, OUTCOMES, STATUS_WORDS, TOP_REVIEW_DUE_DAYS, _checklists,
     checklists, choice_report_csv, plan_checklist, top_review_item)
 from careplans.report_filters import (  # noqa: F401
     QS23_CATEGORIES, ReportFilter, _category_of_option, _medication_codes, _plan_conditions, keyworker_refs,
@@ -134,18 +134,17 @@ def _unmet(db: Session, entry_conds: list[Any]) -> list[dict[str, Any]]:
 
 
 def _plan_figures(db: Session, plan_conds: list[Any], today: dt.date) -> dict[str, int]:
-    review = _doc("next_review_date")
+    review = Plan.next_review_date  # the projection of the current version's date
     no_choices = ~exists().where(ChoiceEntry.plan_id == Plan.id)
     p = db.execute(
         select(func.count().label("plans"),
                func.sum(case((and_(Plan.agreed_version.is_not(None), Plan.agreed_version == Plan.version), 1),
                              else_=0)).label("agreed_by_both"),
                func.sum(case((Plan.client_signed_version == Plan.version, 1), else_=0)).label("agreed_by_client"),
-               func.sum(case((and_(review.is_not(None), review < today.isoformat()), 1), else_=0)).label("overdue"),
+               func.sum(case((review < today, 1), else_=0)).label("overdue"),
                func.sum(case((review.is_(None), 1), else_=0)).label("no_review_date"),
                func.sum(case((no_choices, 1), else_=0)).label("no_choices"))
         .select_from(Plan)
-        .join(PlanVersion, and_(PlanVersion.plan_id == Plan.id, PlanVersion.number == Plan.version))
         .where(*plan_conds)
     ).one()
     return {"plans": p.plans or 0, "agreed_by_both": p.agreed_by_both or 0,

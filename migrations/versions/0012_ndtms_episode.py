@@ -3,6 +3,9 @@
 - `clients`: referral date, discharge reason (a code) and consent to report, beside the
   triage and discharge dates already there.
 - `interventions`: each intervention's type, setting, start and end dates.
+- `plans.next_review_date`: the current version's next review date, kept in step by every
+  new version, so the reports count reviews overdue without reading documents (filled
+  here from each plan's current version).
 - indexes on `plans.start_date` and `choice_entries.discussed_on`: the reports filter
   plans and conversations by date, so a quarter's figures read that quarter's rows.
 - `plan_references`: each plan's pseudonymous reference ("P-…", an HMAC keyed by the
@@ -14,6 +17,9 @@ Revises: 0010
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import json
 
 import sqlalchemy as sa
 from alembic import op
@@ -60,7 +66,10 @@ def upgrade() -> None:
         batch_op.create_index('ix_plan_references_key_reference', ['key_id', 'reference'], unique=False)
 
     with op.batch_alter_table('plans', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('next_review_date', sa.Date(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_plans_next_review_date'), ['next_review_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_plans_start_date'), ['start_date'], unique=False)
+    _fill_next_review_dates()
     with op.batch_alter_table('choice_entries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_choice_entries_discussed_on'), ['discussed_on'], unique=False)
 
@@ -71,15 +80,34 @@ def upgrade() -> None:
 
 
 
+def _fill_next_review_dates() -> None:
+    """Each plan's next review date from its current version's document (canonical JSON)."""
+    bind = op.get_bind()
+    rows = bind.execute(sa.text(
+        "SELECT p.id, v.content FROM plans p JOIN plan_versions v ON v.plan_id = p.id AND v.number = p.version"
+    )).all()
+    plans = sa.table("plans", sa.column("id", advanced_alchemy.types.guid.GUID(length=16)),
+                     sa.column("next_review_date", sa.Date()))
+    updates = []
+    for plan_id, content in rows:
+        value = json.loads(content).get("next_review_date")
+        if value:
+            updates.append({"pid": plan_id, "day": dt.date.fromisoformat(value)})
+    if updates:
+        bind.execute(plans.update().where(plans.c.id == sa.bindparam("pid"))
+                     .values(next_review_date=sa.bindparam("day")), updates)
+
+
 def downgrade() -> None:
     with op.batch_alter_table('choice_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_choice_entries_discussed_on'))
-    with op.batch_alter_table('plans', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_plans_start_date'))
-    with op.batch_alter_table('clients', schema=None) as batch_op:
-        batch_op.drop_column('consent_to_report')
-        batch_op.drop_column('discharge_reason')
-        batch_op.drop_column('referral_date')
+    # Not batches: recreating `plans` or `clients` would break the foreign keys of every
+    # table that refers to them. Both databases drop a column in place (SQLite since 3.35).
+    op.drop_index(op.f('ix_plans_start_date'), table_name='plans')
+    op.drop_index(op.f('ix_plans_next_review_date'), table_name='plans')
+    op.drop_column('plans', 'next_review_date')
+    for column in ('consent_to_report', 'discharge_reason', 'referral_date'):
+        op.drop_column('clients', column)
 
     with op.batch_alter_table('plan_references', schema=None) as batch_op:
         batch_op.drop_index('ix_plan_references_key_reference')

@@ -158,6 +158,26 @@ def test_the_home_page_glance_is_the_service_figures_it_shows(db, data):
     db.rollback()
 
 
+def test_the_plan_row_keeps_the_current_next_review_date(db, data):
+    """plans.next_review_date (what the figures count) follows every version's document."""
+    from careplans.models import Plan
+
+    _, pid, v = data.person("review-col")
+
+    def column():
+        db.expire_all()
+        return db.execute(select(Plan.next_review_date).where(Plan.id == uuid.UUID(pid))).scalar_one()
+
+    assert column() is None
+    v = goals.patch_plan(db, data.kw, pid, v, None, None, days_ago(-10)).version
+    assert column() == TODAY + dt.timedelta(days=10)
+    v = goals.patch_plan(db, data.kw, pid, v, {"what_matters": "Something else"}, None).version
+    assert column() == TODAY + dt.timedelta(days=10)
+    goals.patch_plan(db, data.kw, pid, v, None, None, None)
+    assert column() is None
+    db.rollback()
+
+
 def test_filters_by_option_and_date(db, data):
     f = reports.service_figures(db, data.auditor, TEST_SECRET,
                                 reports.make_filter(keyworker=data.kw_ref, option="methadone",
