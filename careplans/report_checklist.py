@@ -30,7 +30,8 @@ import io
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, cast, func, select, true
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from careplans import assessments, audit, policy, references
@@ -40,7 +41,7 @@ from careplans.policy import Principal
 from careplans.queries import actor
 from careplans.report_filters import (QS23_CATEGORIES, ReportFilter, _category_of_option, _keyworker_of_plan,
                                       _plan_conditions)
-from careplans.sql import json_text
+from careplans.sql import json_text, jsonb_text
 
 MET, NOT_MET, NOT_APPLICABLE = "met", "not_met", "not_applicable"
 BBV_ITEMS = ("hepatitis_b_test", "hepatitis_c_test", "hiv_test", "hepatitis_b_vaccination")
@@ -72,28 +73,42 @@ def _doc(*path: str):
     return json_text(PlanVersion.content, *path)
 
 
-def _plan_rows_stmt(conds: list[Any]):
+def _plan_rows_stmt(conds: list[Any], dialect: str = "sqlite"):
+    """The plan rows and the coded fields of their current version's document. On
+    PostgreSQL the document is cast to JSONB once per row (a LATERAL subquery; OFFSET 0
+    keeps the planner from copying the cast into every path) instead of once per field."""
     client_signed_at = (
         select(func.max(Agreement.signed_at))
         .where(Agreement.plan_id == Plan.id, Agreement.signer_role == policy.CLIENT,
                Agreement.version == Plan.client_signed_version)
         .correlate(Plan).scalar_subquery())
-    return (
+    parsed = None
+    field = _doc
+    if dialect == "postgresql":
+        parsed = (select(cast(PlanVersion.content, JSONB).label("doc")).correlate(PlanVersion).offset(0)
+                  .lateral("parsed"))
+
+        def field(*path: str):
+            return jsonb_text(parsed.c.doc, *path)
+
+    stmt = (
         select(
             Plan.id, Plan.version, Plan.start_date, Plan.client_signed_version, Plan.agreed_version,
             client_signed_at.label("client_signed_at"), _keyworker_of_plan().label("keyworker_id"),
             Plan.next_review_date,
-            _doc("staying_safe", "naloxone", "offered").label("nal_offered"),
-            _doc("staying_safe", "naloxone", "offered_on").label("nal_offered_on"),
-            _doc("staying_safe", "naloxone", "supplied").label("nal_supplied"),
-            _doc("staying_safe", "naloxone", "supplied_on").label("nal_supplied_on"),
-            _doc("staying_safe", "needle_syringe_access").label("nsp"),
-            *[_doc("staying_safe", "bbv", item).label(f"bbv_{item}") for item in BBV_ITEMS],
+            assessments.latest_top_review_of(Plan.id).label("last_top_review"),
+            field("staying_safe", "naloxone", "offered").label("nal_offered"),
+            field("staying_safe", "naloxone", "offered_on").label("nal_offered_on"),
+            field("staying_safe", "naloxone", "supplied").label("nal_supplied"),
+            field("staying_safe", "naloxone", "supplied_on").label("nal_supplied_on"),
+            field("staying_safe", "needle_syringe_access").label("nsp"),
+            *[field("staying_safe", "bbv", item).label(f"bbv_{item}") for item in BBV_ITEMS],
         )
         .join(PlanVersion, and_(PlanVersion.plan_id == Plan.id, PlanVersion.number == Plan.version))
-        .where(*conds)
-        .order_by(Plan.id)
     )
+    if parsed is not None:
+        stmt = stmt.join(parsed, true())
+    return stmt.where(*conds).order_by(Plan.id)
 
 
 def _choice_aggregates(db: Session, plan_ids_subquery) -> tuple[dict, dict]:
@@ -160,8 +175,8 @@ TOP_REVIEW_DUE_DAYS = 182  # "a TOP review by 6 months"
 def top_review_item(plan_id: Any, start_date: dt.date | None, today: dt.date,
                     last_review: dt.date | None = None) -> dict[str, Any]:
     """"A TOP review by 6 months": met on the date of the plan's latest finished TOP at
-    the review stage (`assessments.latest_top_review_dates`, read for a whole page of
-    plans in one query); not met once six months have passed without one; not
+    the review stage (`assessments.latest_top_review_of`, read with the page's plan
+    rows); not met once six months have passed without one; not
     applicable before then."""
     if last_review is not None:
         return _item("top_review_6_months", MET, last_review)
@@ -175,7 +190,7 @@ def top_review_item(plan_id: Any, start_date: dt.date | None, today: dt.date,
 
 
 def _checklist(row: Any, cats: dict[str, dict[str, Any]], options: list[dict[str, Any]], today: dt.date,
-               secret: str, top_reviews: dict[str, dt.date] | None = None) -> dict[str, Any]:
+               secret: str) -> dict[str, Any]:
     items = []
     for cat in QS23_CATEGORIES:
         got = cats.get(cat)
@@ -214,7 +229,7 @@ def _checklist(row: Any, cats: dict[str, dict[str, Any]], options: list[dict[str
     on_time = review is not None and review >= today
     items.append(_item("review_on_time", MET if on_time else NOT_MET, review if on_time else None,
                        next_review_date=_iso(review), overdue=review is not None and review < today))
-    items.append(top_review_item(row.id, row.start_date, today, (top_reviews or {}).get(str(row.id))))
+    items.append(top_review_item(row.id, row.start_date, today, row.last_top_review))
     return {
         "plan": policy.pseudonym(secret, "plan", row.id),
         "keyworker": policy.pseudonym(secret, "staff", row.keyworker_id),
@@ -242,15 +257,13 @@ def _checklists(db: Session, conds: list[Any], today: dt.date, secret: str, limi
     if limit is not None:
         ids = ids.limit(limit).offset(offset)
     page_ids = select(ids.subquery().c.id)
-    rows = db.execute(_plan_rows_stmt([Plan.id.in_(page_ids)])).all()
+    rows = db.execute(_plan_rows_stmt([Plan.id.in_(page_ids)], db.get_bind().dialect.name)).all()
     if not rows:
         return []
     if last is not None:
         last.append(max(r.id for r in rows))
     by_category, by_option = _choice_aggregates(db, page_ids)
-    top_reviews = assessments.latest_top_review_dates(db, [r.id for r in rows])
-    return [_checklist(r, by_category.get(r.id, {}), by_option.get(r.id, []), today, secret, top_reviews)
-            for r in rows]
+    return [_checklist(r, by_category.get(r.id, {}), by_option.get(r.id, []), today, secret) for r in rows]
 
 
 def checklists(db: Session, principal: Principal, secret: str, flt: ReportFilter = ReportFilter(), *,

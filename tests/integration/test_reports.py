@@ -419,3 +419,8 @@ def test_checklist_reads_the_latest_top_review(db, world):
     db.commit()
     dates = assessments.latest_top_review_dates(db, [queries.parse_id(pid)])
     assert dates == {pid: TODAY}
+    item = {i["item"]: i for i in reports.plan_checklist(
+        db, world.viewer("auditor"), TEST_SECRET, policy.pseudonym(TEST_SECRET, "plan", pid), today=TODAY)["items"]}
+    assert item["top_review_6_months"]["status"] == "met"
+    assert item["top_review_6_months"]["met_on"] == TODAY.isoformat()
+    db.rollback()
