@@ -20,6 +20,7 @@ from api.controllers import audit as audit_routes
 from api.controllers import clients as client_routes
 from api.controllers import plans as plan_routes
 from api.controllers import exports as export_routes
+from api.controllers import episodes as episode_routes
 from api.controllers import reports as report_routes
 from api.controllers import session as session_routes
 from api.controllers import shares as share_routes
@@ -114,7 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # earlier handlers of a shared path and wraps sync handlers twice.
         route_handlers=[
             Router(path="/", route_handlers=[*API_ROUTES, *choice_routes.ROUTES, *share_routes.ROUTES,
-                                             *assessment_routes.ROUTES, *report_routes.ROUTES,
+                                             *assessment_routes.ROUTES, *report_routes.ROUTES, *episode_routes.ROUTES,
                                              *page_routes.PAGE_ROUTES]),
             *templating.static_routers(),
         ],

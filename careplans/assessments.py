@@ -488,6 +488,15 @@ def latest_top_review_dates(db: Session, plan_ids: Iterable[uuid.UUID] | None = 
     return {str(pid): taken for pid, taken in db.execute(stmt).all()}
 
 
+def latest_top_review_of(plan_id_column):
+    """The same for one plan, as a correlated scalar subquery (per row, by the plan_id
+    index): for a report query that reads a page of plans without a list of their ids."""
+    return (select(func.max(Assessment.taken_on))
+            .where(Assessment.plan_id == plan_id_column, Assessment.questionnaire == "top",
+                   Assessment.stage == "review", Assessment.status == "complete")
+            .scalar_subquery())
+
+
 def latest_top_review_subquery():
     """The same as a subquery (plan_id, last_top_review) to join in a report query."""
     return (select(Assessment.plan_id.label("plan_id"), func.max(Assessment.taken_on).label("last_top_review"))

@@ -118,7 +118,7 @@ def change_plan(db: Session, principal: Principal, plan_id: str | uuid.UUID, bas
     now = utcnow()
     result = db.execute(
         update(Plan).where(Plan.id == plan.id, Plan.version == based_on)
-        .values(version=new_number, fingerprint=fp, updated_at=now)
+        .values(version=new_number, fingerprint=fp, updated_at=now, next_review_date=_review_date(after))
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # pragma: no cover - guarded by the row lock; kept as a second line
@@ -135,6 +135,12 @@ def change_plan(db: Session, principal: Principal, plan_id: str | uuid.UUID, bas
     db.flush()
     db.refresh(plan)
     return ChangeResult(_view(db, principal, plan, version, after), new_number, True, after)
+
+
+def _review_date(content: dict) -> dt.date | None:
+    """The document's next review date, for the plan row (the reports' projection)."""
+    value = content.get("next_review_date")
+    return dt.date.fromisoformat(value) if value else None
 
 
 def _sync_projections(db: Session, plan_id: uuid.UUID, before: dict, after: dict, version: int,

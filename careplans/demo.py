@@ -16,7 +16,7 @@ from careplans.models import User
 from careplans import assessments, commands
 from careplans.assessments import AnswerInput
 from careplans.errors import RuleViolation
-from careplans.services import accounts, choices, clients, goals, prescribing
+from careplans.services import accounts, choices, clients, episodes, goals, prescribing
 
 DEMO_PASSWORD = "demo-password"
 DEMO_USERS = [
@@ -143,6 +143,9 @@ def load_demo(db: Session, today: dt.date | None = None) -> bool:
         "option": "buprenorphine", "information_given": True, "information_format": "easy_read",
         "discussed_on": today.isoformat(), "client_view": "My friend takes it and still has a clear head.",
         "preference": "preferred"})
+    _episode_for(db, kw, jordan["id"], today, 120, 110, True, (("pharmacological", 90), ("psychosocial", 90)))
+    _episode_for(db, kw2, kerry["id"], today, 10, 7, None, (("psychosocial", 3),))
+    _episode_for(db, kw, dee["id"], today, 5, 3, True)
     db.flush()
     load_report_demo(db, users, today)
     return True
@@ -276,6 +279,7 @@ def load_report_demo(db: Session, users: dict, today: dt.date, count: int = 28) 
         safe["needle_syringe_access"] = ("has_access", "needs_access", "not_needed", "not_discussed")[i % 4]
         review = today + dt.timedelta(days=rng.randint(-30, 90)) if i % 7 != 6 else None
         v = goals.patch_plan(db, kw, pid, v, None, safe, review.isoformat() if review else None).version
+        v = _demo_episode(db, kw, c["id"], pid, v, started, today, i, rng)
         wants_medicine = [m for m in mix if m[2] == "preferred" and m[0] in ("methadone", "buprenorphine")]
         if wants_medicine and i % 2 == 0:
             prescribing.decide(db, doc, pid, {
@@ -293,6 +297,47 @@ def load_report_demo(db: Session, users: dict, today: dt.date, count: int = 28) 
                 feedback.give(db, person, pid, {"listened": 3 + i % 3, "options_explained": 2 + i % 4,
                                                 "plan_is_mine": None if i % 6 == 0 else 4 + i % 2})
     db.flush()
+
+
+_DISCHARGES = ("completed_free", "transferred_community", "left_early", "completed_occasional")
+
+
+def _demo_episode(db: Session, kw: Principal, client_id: str, pid: str, v: int, started: dt.date, today: dt.date,
+                  i: int, rng) -> int:
+    """The episode's dates for the national return: referral and triage before the plan
+    started, consent (some not asked yet), interventions, TOP at the start and a review,
+    and a few people who have left treatment, with the reason. Returns the plan version."""
+    discharged = today - dt.timedelta(days=rng.randint(1, 4)) if i % 9 == 8 else None
+    episodes.update_episode(db, kw, client_id, {
+        "referral_date": started - dt.timedelta(days=rng.randint(7, 21)),
+        "triage_date": started - dt.timedelta(days=rng.randint(0, 6)),
+        "consent_to_report": None if i % 7 == 5 else i % 10 != 3,
+        "discharged_on": discharged, "discharge_reason": _DISCHARGES[i % 4] if discharged else None}, today=today)
+    kinds = [("psychosocial", "community", 0)] if i % 3 != 2 else []
+    if i % 2 == 0:
+        kinds.append(("pharmacological", "community", rng.randint(1, 10)))
+    if i % 5 == 0:
+        kinds.append(("recovery_support", "recovery_housing", rng.randint(10, 30)))
+    for kind, setting, after in kinds:
+        start = min(started + dt.timedelta(days=after), today)
+        episodes.add_intervention(db, kw, client_id, {"intervention_type": kind, "setting": setting,
+                                                      "start_date": start, "end_date": discharged}, today=today)
+    if i % 3 != 1:
+        v = assessments.start_assessment(db, kw, pid, v, "top", [], stage="start", taken_on=started).plan_version
+        review = started + dt.timedelta(days=rng.randint(90, 150))
+        if i % 2 == 0 and review <= today:
+            v = assessments.start_assessment(db, kw, pid, v, "top", [], stage="review", taken_on=review).plan_version
+    return v
+
+
+def _episode_for(db: Session, kw: Principal, client_id: str, today: dt.date, referred: int, triaged: int,
+                 consent: bool | None, interventions: tuple[tuple[str, int], ...] = ()) -> None:
+    episodes.update_episode(db, kw, client_id, {"referral_date": today - dt.timedelta(days=referred),
+                                                "triage_date": today - dt.timedelta(days=triaged),
+                                                "consent_to_report": consent}, today=today)
+    for kind, ago in interventions:
+        episodes.add_intervention(db, kw, client_id, {"intervention_type": kind, "setting": "community",
+                                                      "start_date": today - dt.timedelta(days=ago)}, today=today)
 
 
 def _methadone(plan_version: int, acknowledged: list[dict[str, str]] | None = None) -> dict:

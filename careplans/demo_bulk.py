@@ -3,7 +3,9 @@
 The ordinary write path (one audited version per change) would take hours for 100,000
 plans, so this writes the same rows in bulk: each plan's document is built with the same
 pure edits the services use (`plan_document`), its choice projection rows, signatures,
-some prescribing decisions and "was I heard?" answers, and one audit event per plan
+some prescribing decisions and "was I heard?" answers, the episode's dates for the
+national return (referral, triage, discharge and reason, consent, interventions, TOP
+dates and stages, without answers), and one audit event per plan
 version and signature, hash-chained exactly as `audit.record` would chain them, so
 `careplans audit verify` still passes. Names and dates of birth are invented.
 
@@ -21,7 +23,7 @@ import secrets
 import uuid
 from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from careplans import plan_document as doc
@@ -29,12 +31,14 @@ from careplans.audit import event_hash
 from careplans.catalogue import load_options
 from careplans.models import (
     Agreement,
+    Assessment,
     AuditEvent,
     AuditHead,
     CaseloadAssignment,
     ChoiceEntry,
     Client,
     FeedbackResponse,
+    Intervention,
     Plan,
     PlanVersion,
     PrescribingDecision,
@@ -62,6 +66,10 @@ MIXES: tuple[tuple[tuple[str, str | None, str | None], ...], ...] = (
 REASONS = {"declined": "Not right for me now", "not_suitable": "Needs a detox first",
            "not_available": "Not provided by this service"}
 FORMATS = ("conversation", "leaflet", "easy_read", "peer", "interpreter")
+DISCHARGES = ("completed_free", "completed_occasional", "transferred_community", "left_early",
+              "withdrawn_by_service", "transferred_custody")
+INTERVENTIONS = (("psychosocial", "community", 0.7), ("pharmacological", "community", 0.5),
+                 ("recovery_support", "recovery_housing", 0.1), ("pharmacological", "primary_care", 0.05))
 
 
 class _Chain:
@@ -120,6 +128,10 @@ def generate(db: Session, n: int, *, seed: int = 1, today: dt.date | None = None
         made += size
         if progress:
             progress(size)
+    # A bulk load leaves the planner's statistics behind (PostgreSQL then guessed 196 TOP
+    # assessments instead of 92,000 and read the checklist 25 times slower): refresh them.
+    db.execute(text("ANALYZE"))
+    db.commit()
     return made
 
 
@@ -133,17 +145,41 @@ def _batch(db: Session, rng: random.Random, size: int, today: dt.date, keyworker
            options: dict[str, Any]) -> None:
     chain = _Chain(db)
     clients, assignments, plans, versions, entries, agreements, decisions, answers = ([] for _ in range(8))
+    interventions: list[dict[str, Any]] = []
+    tops: list[dict[str, Any]] = []
     now = utcnow()
     for _ in range(size):
         kw = rng.choice(keyworkers)
         author = doc.Author(id=str(kw.id), name=kw.display_name, role="keyworker")
         client_id, plan_id = uuid.uuid4(), uuid.uuid4()
         started = today - dt.timedelta(days=rng.randint(1, 400))
+        triaged = started - dt.timedelta(days=rng.randint(0, 14))
+        discharged = today - dt.timedelta(days=rng.randint(0, (today - started).days)) if rng.random() < 0.12 \
+            else None
         clients.append({"id": client_id, "client_reference": "BK-" + secrets.token_hex(6).upper(),
                         "preferred_name": rng.choice(NAMES),
                         "date_of_birth": dt.date(rng.randint(1950, 2004), rng.randint(1, 12), rng.randint(1, 28)),
-                        "triage_date": started - dt.timedelta(days=rng.randint(0, 14)),
+                        "referral_date": triaged - dt.timedelta(days=rng.randint(0, 21)), "triage_date": triaged,
+                        "discharged_on": discharged,
+                        "discharge_reason": rng.choice(DISCHARGES) if discharged else None,
+                        "consent_to_report": None if rng.random() < 0.1 else rng.random() < 0.9,
                         "created_at": now, "updated_at": now})
+        for kind, setting, chance in INTERVENTIONS:
+            if rng.random() < chance:
+                begun = min(started + dt.timedelta(days=rng.randint(0, 20)), discharged or today)
+                ended = discharged or (begun + dt.timedelta(days=rng.randint(30, 200)) if rng.random() < 0.3
+                                       else None)
+                interventions.append({"id": uuid.uuid4(), "client_id": client_id, "plan_id": plan_id,
+                                      "intervention_type": kind, "setting": setting, "start_date": begun,
+                                      "end_date": ended if ended is None or ended <= today else None,
+                                      "recorded_by": kw.id, "created_at": now, "updated_at": now})
+        for stage, after, chance in (("start", 0, 0.7), ("review", 120, 0.4)):
+            taken = started + dt.timedelta(days=after + rng.randint(0, 40))
+            if taken <= today and rng.random() < chance:
+                tops.append({"id": uuid.uuid4(), "plan_id": plan_id, "questionnaire": "top",
+                             "questionnaire_version": 1, "stage": stage, "status": "complete", "taken_on": taken,
+                             "started_at": now, "updated_at": now, "completed_at": now, "recorded_by": kw.id,
+                             "recorded_role": "keyworker", "plan_version": 1})
         assignments.append({"id": uuid.uuid4(), "client_id": client_id, "staff_user_id": kw.id,
                             "relation": "keyworker", "created_at": now, "updated_at": now})
         content = doc.empty_content()
@@ -188,13 +224,15 @@ def _batch(db: Session, rng: random.Random, size: int, today: dt.date, keyworker
         safe["needle_syringe_access"] = rng.choice(("has_access", "needs_access", "not_needed", "not_discussed"))
         content["staying_safe"] = doc.set_staying_safe({"staying_safe": content["staying_safe"]}, safe,
                                                        author)["staying_safe"]
-        if rng.random() < 0.9:
-            content["next_review_date"] = (today + dt.timedelta(days=rng.randint(-60, 120))).isoformat()
+        review = today + dt.timedelta(days=rng.randint(-60, 120)) if rng.random() < 0.9 else None
+        if review:
+            content["next_review_date"] = review.isoformat()
         fp = fingerprint(content)
         client_signed = rng.random() < 0.7
         kw_signed = client_signed and rng.random() < 0.8
         plans.append({"id": plan_id, "client_id": client_id, "version": 1, "fingerprint": fp, "status": "active",
-                      "start_date": started, "client_signed_version": 1 if client_signed else None,
+                      "start_date": started, "next_review_date": review,
+                      "client_signed_version": 1 if client_signed else None,
                       "keyworker_signed_version": 1 if kw_signed else None,
                       "agreed_version": 1 if kw_signed else None, "agreed_fingerprint": fp if kw_signed else None,
                       "created_at": now, "updated_at": now})
@@ -240,4 +278,6 @@ def _batch(db: Session, rng: random.Random, size: int, today: dt.date, keyworker
         _insert(db, PrescribingDecision, rows)
     if answers:
         _insert(db, FeedbackResponse, answers)
+    _insert(db, Intervention, interventions)
+    _insert(db, Assessment, tops)  # TOP done (the dates and stages only: no answers)
     chain.flush()

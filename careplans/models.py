@@ -15,7 +15,7 @@ import uuid
 
 from advanced_alchemy.base import DefaultBase, UUIDAuditBase, UUIDBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, LargeBinary, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
                         UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -55,9 +55,14 @@ class Client(UUIDAuditBase):
     date_of_birth: Mapped[dt.date | None] = mapped_column(Date, default=None)
     nhs_number: Mapped[str | None] = mapped_column(String(10), default=None)
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), unique=True, default=None)
-    # NDTMS dates, kept so an extract can be built later.
+    # The treatment episode, as data for the national return (NDTMS; careplans.ndtms):
+    # referral, triage, discharge date and reason (codes in vocab.DISCHARGE_REASONS) and
+    # whether the person consents to their record being reported (None: not asked yet).
+    referral_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
     triage_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
     discharged_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    discharge_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    consent_to_report: Mapped[bool | None] = mapped_column(Boolean, default=None)
 
     assignments: Mapped[list[CaseloadAssignment]] = relationship(back_populates="client", lazy="raise")
 
@@ -83,12 +88,46 @@ class Plan(UUIDAuditBase):
     version: Mapped[int] = mapped_column(Integer)
     fingerprint: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="active")
-    start_date: Mapped[dt.date] = mapped_column(Date)
+    start_date: Mapped[dt.date] = mapped_column(Date, index=True)  # reports filter plans by it
     # Latest signature of each party, and the latest version both signed.
     client_signed_version: Mapped[int | None] = mapped_column(Integer, default=None)
     keyworker_signed_version: Mapped[int | None] = mapped_column(Integer, default=None)
     agreed_version: Mapped[int | None] = mapped_column(Integer, default=None)
     agreed_fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The current version's next review date, kept in step by every new version
+    # (commands.change_plan), so the reports count reviews overdue without reading documents.
+    next_review_date: Mapped[dt.date | None] = mapped_column(Date, default=None, index=True)
+
+
+class PlanReference(DefaultBase):
+    """A plan's pseudonymous reference (`policy.pseudonym(secret, "plan", id)`, "P-…"),
+    kept so an auditor's reference finds the plan by an index instead of hashing every
+    plan. Keyed by `key_id`, a fingerprint of the secret (never the secret), so a new
+    secret makes new references. Filled by `careplans.references` for plans that have
+    none yet; the reference is an HMAC, so it cannot be turned back into the plan's id."""
+
+    __tablename__ = "plan_references"
+    __table_args__ = (Index("ix_plan_references_key_reference", "key_id", "reference"),)
+
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16))
+
+
+class Intervention(UUIDAuditBase):
+    """One treatment intervention in the episode, as data for the national return: its
+    type (pharmacological, psychosocial, recovery support), setting, and start and end
+    dates (codes in vocab.INTERVENTION_TYPES / INTERVENTION_SETTINGS). No free text."""
+
+    __tablename__ = "interventions"
+
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)
+    plan_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("plans.id"), index=True, default=None)
+    intervention_type: Mapped[str] = mapped_column(String(24))
+    setting: Mapped[str] = mapped_column(String(24))
+    start_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    end_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
 
 
 class PlanVersion(UUIDBase):
@@ -191,7 +230,7 @@ class ChoiceEntry(UUIDBase):
     option_kind: Mapped[str] = mapped_column(String(16))
     information_given: Mapped[bool] = mapped_column(Boolean)
     information_format: Mapped[str | None] = mapped_column(String(32), default=None)
-    discussed_on: Mapped[dt.date] = mapped_column(Date)
+    discussed_on: Mapped[dt.date] = mapped_column(Date, index=True)  # reports filter conversations by it
     # "preferred", "open", "not_preferred", "stated" (said in their own words) or None.
     preference: Mapped[str | None] = mapped_column(String(16), default=None)
     # True when the person said they want this option, or chose it.

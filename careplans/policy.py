@@ -95,6 +95,11 @@ ACTIONS: dict[str, frozenset[str]] = {
     "audit.prescribing": frozenset({AUDITOR}),
     "audit.verify": frozenset({AUDITOR, ADMIN}),
     "audit.reports": frozenset({AUDITOR}),            # choice report, service figures, sample, "was I heard?" totals
+    "audit.ndtms": frozenset({AUDITOR}),              # the national return's dates as CSV (pseudonymised)
+    # the treatment episode, for the national return (careplans.services.episodes; client_scope)
+    "episode.read": frozenset({KEYWORKER, ADMIN}),
+    "episode.write": frozenset({KEYWORKER, ADMIN}),   # referral, triage, discharge and consent: admin work too
+    "interventions.write": frozenset({KEYWORKER}),    # interventions are care: the keyworker records them
     # the person's own voice on the service ("was I heard?")
     "feedback.give": frozenset({CLIENT}),             # their own plan only (plan_scope)
     "feedback.read": frozenset({CLIENT, KEYWORKER}),  # answers and comments about one plan (plan_scope)
@@ -192,6 +197,14 @@ def audit_event_scope(principal: Principal) -> ColumnElement[bool]:
 def report_plan_scope(principal: Principal) -> ColumnElement[bool]:
     """Plans counted in the assurance reports: every plan, for auditors (who read them
     only as pseudonymised facts selected by `careplans.reports`); nobody else."""
+    if principal.role == AUDITOR:
+        return true()
+    return false()
+
+
+def report_client_scope(principal: Principal) -> ColumnElement[bool]:
+    """Clients counted in the national return's extract: every client, for auditors (who
+    read only pseudonymised dates and codes selected by `careplans.ndtms`); nobody else."""
     if principal.role == AUDITOR:
         return true()
     return false()

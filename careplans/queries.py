@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from careplans import audit, policy
+from careplans import audit, policy, references
 from careplans import changes as ch
 from careplans import document
 from careplans.audit import Actor
@@ -511,14 +511,13 @@ def audit_events(db: Session, principal: Principal, secret: str, *, plan_ref: st
     if plan_ref is not None:
         if not plan_ref.startswith("P-"):
             raise InvalidInput("plan_id", "Use the plan reference shown in the audit log, for example P-3f9a21c04b7e.")
-        ids = [str(pid) for pid in db.execute(select(Plan.id)).scalars()
-               if policy.pseudonym(secret, "plan", pid) == plan_ref]
+        ids = [str(pid) for pid in references.plan_ids(db, secret, plan_ref)]
         stmt = stmt.where(AuditEvent.plan_id.in_(ids))
     rows = db.execute(stmt.order_by(AuditEvent.seq).limit(limit)).scalars().all()
     items = []
     for ev in rows:
         detail = json.loads(ev.detail)
-        for key in ("user_id", "goal_id", "check_in_id", "entry_id", "decision_id"):
+        for key in ("user_id", "goal_id", "check_in_id", "entry_id", "decision_id", "intervention_id"):
             if key in detail:
                 detail[key] = policy.pseudonym(secret, key[:-3], detail[key])
         items.append({

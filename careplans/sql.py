@@ -3,6 +3,7 @@
 The reports aggregate in the database; these let one query run on both:
 - `json_text(col, "a", "b")`: the value at a path of a JSON document kept as text,
   as text ('true'/'false' for booleans on both).
+- `jsonb_text(col, "a", "b")`: the same on an already parsed JSONB value (PostgreSQL).
 - `days_between(a, b)`: whole days from date/timestamp a to b.
 - `quarter_of(ts)`: "2026-Q3".
 """
@@ -39,6 +40,25 @@ def _json_text_pg(element: json_text, compiler, **kw) -> str:
     col = compiler.process(list(element.clauses)[0], **kw)
     path = "{" + ",".join(element.path) + "}"
     return f"(CAST({col} AS JSONB) #>> '{path}')"
+
+
+class jsonb_text(FunctionElement):  # noqa: N801
+    """`json_text` on a PostgreSQL JSONB value already parsed (see `report_checklist`: a
+    document cast once per row in a LATERAL subquery, then read at several paths; casting
+    it for every path parses it again each time)."""
+
+    type = String()
+    inherit_cache = True
+
+    def __init__(self, column: Any, *path: str) -> None:
+        self.path = tuple(path)
+        super().__init__(column)
+
+
+@compiles(jsonb_text, "postgresql")
+def _jsonb_text_pg(element: jsonb_text, compiler, **kw) -> str:
+    col = compiler.process(list(element.clauses)[0], **kw)
+    return f"({col} #>> '{{{','.join(element.path)}}}')"
 
 
 class days_between(FunctionElement):  # noqa: N801

@@ -263,3 +263,34 @@ SUBSTANCES = Vocabulary(
     Term("cannabis", "Cannabis", phrase="cannabis"),
     Term("other_drugs", "Other drugs", phrase="other drugs"),
 )
+
+# The treatment episode, for the national return (NDTMS, careplans.ndtms). The codes are
+# ours; their mapping to the NDTMS codes is in docs/reporting.md and is not yet validated
+# against the official data set specification.
+INTERVENTION_TYPES = Vocabulary(
+    "intervention type",
+    Term("pharmacological", "Medicine (prescribing)", phrase="medicine"),
+    Term("psychosocial", "Talking support (psychosocial)", phrase="talking support"),
+    Term("recovery_support", "Recovery support", phrase="recovery support"),
+)
+INTERVENTION_SETTINGS = Vocabulary(
+    "setting",
+    Term("community", "Community service"),
+    Term("primary_care", "GP or primary care"),
+    Term("inpatient", "Inpatient unit"),
+    Term("residential", "Residential rehabilitation"),
+    Term("recovery_housing", "Recovery housing"),
+    Term("prison", "Prison or secure setting"),
+)
+DISCHARGE_REASONS = Vocabulary(
+    "reason for leaving treatment",
+    Term("completed_free", "Finished treatment, no longer using"),
+    Term("completed_occasional", "Finished treatment, occasional use"),
+    Term("transferred_community", "Moved to another service"),
+    Term("transferred_custody", "Moved to a service in prison"),
+    Term("left_early", "Stopped coming before treatment finished"),
+    Term("withdrawn_by_service", "Treatment ended by the service"),
+    Term("retained_in_custody", "In prison, not transferred"),
+    Term("declined_treatment", "Chose not to start treatment"),
+    Term("died", "Died"),
+)

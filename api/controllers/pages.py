@@ -12,6 +12,8 @@ The pages live in api/controllers/pages_*.py, one module per part of the service
 - pages_assessments:  questionnaires one part at a time, who sees each answer, outcomes over time
 - pages_reports:      the auditor's reports (checklists, service figures, sample, "was I heard?", audit log)
                       and the client's "was I heard?" questions
+- pages_episode:      the treatment episode's dates for the national return (referral, triage,
+                      interventions, leaving treatment, consent to report)
 - pages_admin:        the administrator's home (staff accounts, clients and their team), adding a
                       person, "Who works with me", choosing your own password
 
@@ -26,6 +28,7 @@ from api.controllers import (
     pages_about,
     pages_assessments,
     pages_admin,
+    pages_episode,
     pages_admin_unlock,
     pages_exports,
     pages_goals,
@@ -41,4 +44,4 @@ from api.controllers import (
 PAGE_ROUTES: list = [*pages_session.ROUTES, *pages_plan.ROUTES, *pages_about.ROUTES, *pages_goals.ROUTES,
                      *pages_options.ROUTES, *pages_prescribing.ROUTES, *pages_staying_safe.ROUTES,
                      *pages_shares.ROUTES, *pages_assessments.ROUTES, *pages_reports.ROUTES, *pages_admin.ROUTES,
-                     *pages_admin_unlock.ROUTES, *pages_exports.ROUTES]
+                     *pages_admin_unlock.ROUTES, *pages_exports.ROUTES, *pages_episode.ROUTES]

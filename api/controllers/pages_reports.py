@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from api.controllers.pages_common import load_plan, page, see_other
 from api.deps import transact
 from api.forms import Errors, FormData, text
-from api.guards import AUDIT_EVENTS, AUDIT_REPORTS, AUDIT_VERIFY, FEEDBACK_GIVE, FEEDBACK_READ, principal_of
-from careplans import audit, queries, reports
+from api.guards import AUDIT_EVENTS, AUDIT_NDTMS, AUDIT_REPORTS, AUDIT_VERIFY, FEEDBACK_GIVE, FEEDBACK_READ, principal_of
+from careplans import audit, ndtms, queries, reports
 from careplans.catalogue import load_options
 from careplans.errors import DomainError, InvalidInput
 from careplans.services import feedback
@@ -73,7 +73,7 @@ def audit_home(request: Request, db_session: DbSession) -> Template:
     viewer = principal_of(request)
     start, end = reports.quarter_range(dt.date.today())
     flt = reports.ReportFilter(date_from=start, date_to=end)
-    figures = transact(db_session, lambda: reports.service_figures(db_session, viewer, _secret(request), flt))
+    figures = transact(db_session, lambda: reports.at_a_glance(db_session, viewer, _secret(request), flt))
     return page("audit/home.html", nav_current="audit", figures=figures,
                 quarter={"from": start.isoformat(), "to": end.isoformat()})
 
@@ -171,6 +171,25 @@ def audit_feedback(request: Request, db_session: DbSession) -> Template:
                 errors=errors, result=result)
 
 
+@get("/audit/ndtms", guards=[AUDIT_NDTMS], sync_to_thread=True, include_in_schema=False)
+def audit_ndtms(request: Request) -> Template:
+    """Choose the period (last month unless given) and download the return's dates."""
+    q = request.query_params
+    start, end = ndtms.last_month(dt.date.today())
+    typed = {"from": (q.get("from") or start.isoformat()).strip()[:10],
+             "to": (q.get("to") or end.isoformat()).strip()[:10]}
+    errors = Errors()
+    period = None
+    try:
+        flt = reports.make_filter(typed["from"], typed["to"])
+        ndtms.check_range(flt.date_from, flt.date_to)
+        period = {"from": typed["from"], "to": typed["to"]}
+    except InvalidInput as exc:
+        _add(errors, exc)
+    return page("audit/ndtms.html", status_code=422 if errors else 200, nav_current="audit", typed=typed,
+                errors=errors, period=period)
+
+
 @get("/audit/log", guards=[AUDIT_EVENTS], sync_to_thread=True, include_in_schema=False)
 def audit_log(request: Request, db_session: DbSession, after: FromQuery[int] = 0, plan: FromQuery[str | None] = None) -> Template:
     viewer = principal_of(request)
@@ -241,5 +260,5 @@ def heard_answers(request: Request, db_session: DbSession, plan_id: FromPath[str
                 questions=reports.FEEDBACK_QUESTIONS, **context)
 
 
-ROUTES: list = [audit_home, audit_plans, audit_plan, audit_service, audit_sample, audit_feedback, audit_log,
-                audit_verify, heard_form, heard_submit, heard_answers]
+ROUTES: list = [audit_home, audit_plans, audit_plan, audit_service, audit_sample, audit_feedback, audit_ndtms,
+                audit_log, audit_verify, heard_form, heard_submit, heard_answers]

@@ -6,6 +6,7 @@ guard, or one that leaks another caseload's plan, fails here. (Runs without a br
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 
@@ -14,7 +15,7 @@ from litestar.testing import TestClient
 
 from careplans import queries
 from careplans.catalogue import load_options
-from careplans.services import accounts, goals
+from careplans.services import accounts, episodes, goals
 from api.guards import PUBLIC_ROUTES, action_of
 from careplans import assessments, policy
 from careplans.assessments import AnswerInput
@@ -67,7 +68,10 @@ def records(world, db):
         # A throwaway staff account for the administrator's account pages (deactivate, reset).
         spare = accounts.create_user(db, f"spare-{side}-{world.tag}", "a long enough password 1", "keyworker",
                                      f"Spare {side}", check_strength=False)
+        intervention = episodes.add_intervention(db, kw, world.client_ids[side], {
+            "intervention_type": "psychosocial", "setting": "community", "start_date": dt.date.today()})
         out[side] = {"plan_id": world.plan_ids[side], "goal_id": goal.id, "client_id": world.client_ids[side],
+                     "intervention_id": intervention["id"],
                      "number": "1", "option": load_options()[0].code, "assessment_id": assessment.id, "n": "1",
                      "question": "safer_places", "user_id": str(spare.id)}
     db.commit()

@@ -146,3 +146,60 @@ def test_client_is_asked_was_i_heard_and_can_skip_or_answer(new_context, people,
     kw.goto(f"/plans/{people.plan_id}/feedback")
     check(kw, "was-i-heard-keyworker")
     assert "really listened" in kw.inner_text("main")
+
+
+def test_treatment_dates_and_the_national_return_with_the_keyboard(new_context, people, assurance):
+    """The keyworker records referral, triage, consent and an intervention on the treatment
+    dates page; the auditor downloads the national return's CSV for the period with the
+    keyboard, and it names the person only by reference."""
+    today = dt.date.today()
+    kw = new_context(viewport=PHONE).new_page()
+    log_in(kw, people.keyworker, "/caseload")
+    kw.goto(f"/plans/{people.plan_id}")
+    tab_to(kw, "Treatment dates")
+    kw.keyboard.press("Enter")
+    kw.wait_for_url(f"**/clients/{people.client_id}/episode")
+    check(kw, "episode", screenshot=True)
+    assert no_horizontal_scroll(kw)[0] <= 375
+    referred = today - dt.timedelta(days=6)
+    for field, day in (("referral_date", referred), ("triage_date", referred)):
+        kw.fill(f"#{field}-day", str(day.day))
+        kw.fill(f"#{field}-month", str(day.month))
+        kw.fill(f"#{field}-year", str(day.year))
+    kw.check("#consent_to_report")  # the first radio: "Yes"
+    kw.click("button:has-text('Save the dates')")
+    kw.wait_for_url("**/episode?saved=episode")
+    assert "The dates are saved." in kw.inner_text("main")
+    kw.check("#intervention_type")  # the first kind: medicine
+    kw.select_option("#setting", "community")
+    kw.fill("#start_date-day", str(referred.day))
+    kw.fill("#start_date-month", str(referred.month))
+    kw.fill("#start_date-year", str(referred.year))
+    kw.click("button:has-text('Add the intervention')")
+    kw.wait_for_url("**/episode?saved=intervention*")
+    check(kw, "episode-saved")
+    assert "Medicine (prescribing)" in kw.inner_text("#interventions ~ table, table")
+
+    page = new_context(accept_downloads=True).new_page()
+    log_in(page, assurance["auditor"], "/audit")
+    tab_to(page, "Dates for the national return")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/audit/ndtms")
+    check(page, "audit-ndtms", screenshot=True)
+    page.fill("#from", referred.isoformat())
+    page.fill("#to", today.isoformat())
+    tab_to(page, "Change the period")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/audit/ndtms?*")
+    tab_to(page, "ndtms-download")
+    with page.expect_download() as info:
+        page.keyboard.press("Enter")
+    text = Path(info.value.path()).read_text(encoding="utf-8")
+    assert text.splitlines()[0].startswith("record_type,client,plan,referral_date")
+    mine = [line for line in text.splitlines() if assurance["plan_ref"] in line]
+    assert any(line.startswith("episode,") and referred.isoformat() in line and ",yes," in line for line in mine)
+    assert any(line.startswith("intervention,") and "pharmacological,community" in line for line in mine)
+    assert people.client_name not in text
+    page.goto("/audit/ndtms?from=2026-05-01&to=2026-04-01")
+    assert page.title().startswith("Error: ")
+    check(page, "audit-ndtms-error")

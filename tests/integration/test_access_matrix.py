@@ -6,6 +6,7 @@ path-parameter recipe fails here, so it cannot be missed.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -25,7 +26,9 @@ ROLE_USERS = {
 }
 PUBLIC = {r for r in PUBLIC_ROUTES if r[1].startswith("/api")}
 # Routes where a role legitimately sees beyond its own caseload.
-SEES_EVERYONE = {("admin", "GET", "/api/clients/{client_id:str}")}
+SEES_EVERYONE = {("admin", "GET", "/api/clients/{client_id:str}"),
+                 ("admin", "GET", "/api/clients/{client_id:str}/episode"),
+                 ("admin", "PATCH", "/api/clients/{client_id:str}/episode")}
 # Path parameters that name catalogue entries (the same for everyone), not anyone's record.
 CATALOGUE_PATHS = {"/api/questionnaires/{code:str}"}
 
@@ -55,10 +58,15 @@ SAMPLE_BODIES: dict[tuple[str, str], Any] = {
         "visibility": "care_team"},
     ("POST", "/api/plans/{plan_id:str}/feedback"): {"listened": 4},
     ("POST", "/api/staff/unlock"): {"username": "nobody-in-particular"},
+    ("PATCH", "/api/clients/{client_id:str}/episode"): {"consent_to_report": True},
+    ("POST", "/api/clients/{client_id:str}/interventions"): {
+        "intervention_type": "psychosocial", "setting": "community", "start_date": "{today}"},
+    ("PATCH", "/api/interventions/{intervention_id:str}"): {"end_date": "{today}"},
 }
 QUERY = {
     "/api/plans/{plan_id:str}/diff": "?from=1&to=1",
     "/api/plans/{plan_id:str}/pdf": "?audience=client",
+    "/api/audit/ndtms": "?from=2026-01-01&to=2026-01-31",
 }
 
 
@@ -95,7 +103,11 @@ def records(world, as_):
         assessment = kw.post(f"/api/plans/{pid}/assessments", {"questionnaire": "feel_safe", "answers": [
             {"question": "safer_places", "value": "Near the door", "visibility": "care_team"}]},
             version=version + 1).json()
+        intervention = kw.post(f"/api/clients/{world.client_ids[side]}/interventions", {
+            "intervention_type": "psychosocial", "setting": "community", "start_date": dt.date.today().isoformat()})
+        assert intervention.status_code == 201, intervention.text
         ids[side] = {"client_id": world.client_ids[side], "plan_id": pid, "goal_id": goal["id"], "number": "1",
+                     "intervention_id": intervention.json()["id"],
                      "share_id": share.json()["id"], "assessment_id": assessment["id"],
                      "question": "safer_places", "code": "pc_ptsd_5"}
     return ids
@@ -118,7 +130,8 @@ def body_for(method: str, path: str, version: int) -> Any:
         raise AssertionError(f"test_access_matrix needs a sample body for {method} {path}")
     body = SAMPLE_BODIES[(method, path)]
     if isinstance(body, dict):
-        body = {k: (version if v == "{version}" else v) for k, v in body.items()}
+        today = dt.date.today().isoformat()
+        body = {k: (version if v == "{version}" else today if v == "{today}" else v) for k, v in body.items()}
     return body
 
 

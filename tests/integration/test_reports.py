@@ -149,6 +149,35 @@ def test_service_figures_match_hand_computed_expectations(db, data):
                                      "waiting_for_decision": 2}
 
 
+def test_the_home_page_glance_is_the_service_figures_it_shows(db, data):
+    flt = reports.make_filter(keyworker=data.kw_ref)
+    full = reports.service_figures(db, data.auditor, TEST_SECRET, flt, today=TODAY)
+    glance = reports.at_a_glance(db, data.auditor, TEST_SECRET, flt, today=TODAY)
+    assert glance["plans"] == full["plans"] and glance["unmet_preferences"] == full["unmet_preferences"]
+    assert glance["plans"]["plans"] == 5 and sum(u["people"] for u in glance["unmet_preferences"]) == 1
+    db.rollback()
+
+
+def test_the_plan_row_keeps_the_current_next_review_date(db, data):
+    """plans.next_review_date (what the figures count) follows every version's document."""
+    from careplans.models import Plan
+
+    _, pid, v = data.person("review-col")
+
+    def column():
+        db.expire_all()
+        return db.execute(select(Plan.next_review_date).where(Plan.id == uuid.UUID(pid))).scalar_one()
+
+    assert column() is None
+    v = goals.patch_plan(db, data.kw, pid, v, None, None, days_ago(-10)).version
+    assert column() == TODAY + dt.timedelta(days=10)
+    v = goals.patch_plan(db, data.kw, pid, v, {"what_matters": "Something else"}, None).version
+    assert column() == TODAY + dt.timedelta(days=10)
+    goals.patch_plan(db, data.kw, pid, v, None, None, None)
+    assert column() is None
+    db.rollback()
+
+
 def test_filters_by_option_and_date(db, data):
     f = reports.service_figures(db, data.auditor, TEST_SECRET,
                                 reports.make_filter(keyworker=data.kw_ref, option="methadone",
@@ -274,6 +303,18 @@ def test_feedback_is_suppressed_below_five_answers(db, data):
     assert "CANARY" not in str(q)
 
 
+def test_feedback_ranges_are_whole_quarters(db, data):
+    """Two ranges a day apart inside one quarter give the same totals, so subtracting one
+    from the other cannot show a single person's answers."""
+    start, end = reports.quarter_range(TODAY)
+    whole = reports.feedback_totals(db, data.auditor, start, end)
+    one_day = reports.feedback_totals(db, data.auditor, TODAY, TODAY)
+    day_more = reports.feedback_totals(db, data.auditor, max(start, TODAY - dt.timedelta(days=1)), TODAY)
+    assert whole == one_day == day_more
+    assert whole["quarters"] and whole["quarters"][-1]["quarter"] == one_day["quarters"][-1]["quarter"]
+    db.rollback()
+
+
 def test_feedback_only_after_signing_and_only_once(db, data):
     client, pid, v = data.person("fb-once")
     from careplans.errors import AlreadyExists, InvalidInput
@@ -378,3 +419,8 @@ def test_checklist_reads_the_latest_top_review(db, world):
     db.commit()
     dates = assessments.latest_top_review_dates(db, [queries.parse_id(pid)])
     assert dates == {pid: TODAY}
+    item = {i["item"]: i for i in reports.plan_checklist(
+        db, world.viewer("auditor"), TEST_SECRET, policy.pseudonym(TEST_SECRET, "plan", pid), today=TODAY)["items"]}
+    assert item["top_review_6_months"]["status"] == "met"
+    assert item["top_review_6_months"]["met_on"] == TODAY.isoformat()
+    db.rollback()
