@@ -74,6 +74,7 @@ EXTRA: dict[tuple[str, str], set[int]] = {
     ("POST", "/api/session"): {401, 429},
     ("POST", "/api/clients/{client_id}/plans"): {409},
     ("POST", "/api/plans/{plan_id}/agreements"): {409},
+    ("GET", "/api/audit/choice-report"): {404},  # ?plan= names a plan reference that does not exist
 }
 
 RETRY_AFTER = OpenAPIHeader(schema=Schema(type=OpenAPIType.INTEGER, minimum=0),
