@@ -16,10 +16,13 @@ agreement_words, option_name, yes_no, words(table), possessive (see careplans.vi
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, pass_context
+from litestar import Response, get
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.utils.scope.state import ScopeState
 from litestar.static_files import create_static_files_router
@@ -167,8 +170,34 @@ def template_config() -> TemplateConfig:
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(ENVIRONMENT))
 
 
+# The NHS.UK stylesheet declares its typeface, Frutiger, with @font-face rules that load it from
+# assets.nhs.uk. Frutiger is licensed: it is not in npm and cannot be self-hosted here, and the
+# Content-Security-Policy (font-src 'self') rightly refuses the remote files, an error in the
+# console on every page. The stylesheet is therefore served without its @font-face rules: text
+# uses the rest of NHS.UK's font stack, Arial then the system sans-serif, as the NHS.UK
+# guidance allows where Frutiger is not available. See docs/security.md ("Fonts").
+NHSUK_CSS = NHSUK_DIST / "nhsuk-frontend.min.css"
+FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}")
+STYLESHEET_NOTE = ("/* nhsuk-frontend without its web-font rules (Frutiger from the NHS.UK asset server is refused by "
+                   "the CSP; text falls back to Arial, sans-serif). Built by api/templating.py. */\n")
+
+
+@functools.cache
+def nhsuk_stylesheet_text() -> str:
+    css = FONT_FACE.sub("", NHSUK_CSS.read_text(encoding="utf-8"))
+    if "assets.nhs.uk" in css:  # a new release loading something else from there: fail loudly, not in the console
+        raise RuntimeError("nhsuk-frontend.min.css refers to assets.nhs.uk outside @font-face; update api/templating.py")
+    return STYLESHEET_NOTE + css
+
+
+@get("/static/nhsuk-frontend.css", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
+def nhsuk_stylesheet() -> Response[str]:
+    return Response(nhsuk_stylesheet_text(), media_type="text/css; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=3600"})
+
+
 def static_routers() -> list:
-    routers = [create_static_files_router(path="/static/app", directories=[TEMPLATES / "static"], name="app-static",
+    routers = [nhsuk_stylesheet, create_static_files_router(path="/static/app", directories=[TEMPLATES / "static"], name="app-static",
                                           include_in_schema=False, opt={"exclude_from_auth": True})]
     if NHSUK_DIST.exists():
         routers.append(create_static_files_router(path="/static/nhsuk", directories=[NHSUK_DIST], name="nhsuk-static",
