@@ -30,6 +30,7 @@ from litestar.template.config import TemplateConfig
 from litestar.utils.empty import value_or_default
 from markupsafe import Markup, escape
 
+from api.forms import date_hint
 from api.security import CSRF_COOKIE
 from careplans import views, vocab
 from careplans.present import dose_text
@@ -138,7 +139,7 @@ def make_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(csrf_field=csrf_field, current_viewer=current_viewer, may=may)
+    env.globals.update(csrf_field=csrf_field, current_viewer=current_viewer, may=may, date_hint=date_hint)
     env.filters.update(
         date=views.format_date,
         datetime=views.format_datetime,
