@@ -86,7 +86,7 @@ class SessionCSRFMiddleware(CSRFMiddleware):
         if not sent and content_type in {RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART}:
             sent = (await request.form()).get("_csrf_token", None)
         mine, theirs = _verify(cookie or "", secret), _verify(sent or "", secret) if isinstance(sent, str) else None
-        if mine is None or theirs is None or not hmac.compare_digest(mine, theirs):
+        if mine is None or theirs is None or not hmac.compare_digest(mine.encode(), theirs.encode()):
             raise PermissionDeniedException("CSRF token verification failed")
         state.csrf_token = sent
         await self.app(scope, receive, send)
@@ -112,7 +112,9 @@ def _verify(token: str, secret: str) -> str | None:
     if len(token) < CSRF_SECRET_LENGTH + 1:
         return None
     random_part, signature = token[:CSRF_SECRET_LENGTH], token[CSRF_SECRET_LENGTH:]
-    return random_part if hmac.compare_digest(signature, generate_csrf_hash(random_part, secret)) else None
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    expected = generate_csrf_hash(random_part, secret).encode()
+    return random_part if hmac.compare_digest(signature.encode("utf-8", "surrogatepass"), expected) else None
 
 
 def csrf_config(secret: str, secure: bool) -> CSRFConfig:

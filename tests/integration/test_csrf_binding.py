@@ -76,3 +76,13 @@ def test_a_page_read_with_another_sessions_cookie_gets_a_token_of_its_own(app, w
     token = CSRF_FIELD.search(page.text).group(1)
     assert token != a.csrf and b.client.cookies.get(CSRF_COOKIE) == token
     assert _goal(b, world.plan_ids["a"], token).status_code == 201
+
+
+def test_a_token_that_is_not_ascii_is_refused_not_a_server_error(as_, world):
+    kw = as_("keyworker_a")
+    odd = "é" * 64 + "ü" * 64
+    r = kw.client.post(f"/api/plans/{world.plan_ids['a']}/goals", json={"title": "Walk", "area": "health"},
+                       headers={"X-CSRF-Token": odd.encode(), "If-Match": b'"1"'})
+    assert r.status_code == 403, r.text
+    page = kw.client.post("/logout", data={"_csrf_token": odd}, follow_redirects=False)
+    assert page.status_code == 403, page.text
