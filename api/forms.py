@@ -90,7 +90,7 @@ def parse_date(parts: dict[str, str], what: str, errors: Errors, field: str, rul
         return None
     try:
         value = dt.date(int(year), int(month), int(day))
-    except ValueError:
+    except (ValueError, OverflowError):  # 99999999999999999999 overflows before it is out of range
         errors.add(field, f"{what} must be a real date, for example 15 3 2027.", f"{field}-day")
         return None
     if not 1900 <= value.year <= 2200:

@@ -40,6 +40,13 @@ def test_page_dates_use_the_api_bounds(field, day, ok):
         assert errors.get(field).startswith("The date must be ") and errors.summary()[0]["href"] == f"#{field}-year"
 
 
+@pytest.mark.parametrize("year", ["99999999999999999999", "-1", "0", "1e3", "9" * 5000])
+def test_a_year_no_one_means_is_an_error_not_an_exception(year):
+    errors = Errors()
+    assert parse_date({"day": "1", "month": "1", "year": year}, "The date", errors, "review_date") is None
+    assert errors.get("review_date").startswith("The date must be a real date")
+
+
 def test_hints_say_the_bounds():
     assert date_hint("review_date") == "Within two years of today"
     assert date_hint("no_such_field") == ""
@@ -85,3 +92,8 @@ def test_goal_target_date_in_1901_is_refused_on_the_page(as_, world):
     assert r.status_code == 422, r.text
     assert "The target date must be within ten years of today." in r.text
     assert kw.plan(pid)["version"] == 1
+    r = kw.client.post(f"/plans/{pid}/goals/new", data={
+        "_csrf_token": token, "based_on": based_on, "title": "Walk each morning", "area": "health",
+        "target_date[day]": "1", "target_date[month]": "1", "target_date[year]": "9" * 20, "step_count": "0"},
+        follow_redirects=False)
+    assert r.status_code == 422 and "The target date must be a real date" in r.text, r.text
