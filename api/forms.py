@@ -35,7 +35,8 @@ def text(data: dict[str, Any], name: str) -> str:
 
 def integer(data: dict[str, Any], name: str) -> int | None:
     raw = text(data, name).strip()
-    if not raw.isdigit() or len(raw) > 9:
+    # isdigit() alone accepts "²" and other digits int() refuses (a ValueError, a 500).
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         return None
     return int(raw)
 

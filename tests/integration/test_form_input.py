@@ -1,5 +1,6 @@
-"""Dates typed into pages are bounded like the API's (issue 10, item 1): one table,
-api.input_guard.DATE_BOUNDS, a clear message in the NHS.UK error summary, never a 500."""
+"""What people type into pages is bounded and typed like the API's input (issue 10, item 1):
+dates by the one table api.input_guard.DATE_BOUNDS, whole numbers as ASCII digits, with a
+clear message in the NHS.UK error summary, never a 500."""
 
 from __future__ import annotations
 
@@ -97,3 +98,22 @@ def test_goal_target_date_in_1901_is_refused_on_the_page(as_, world):
         "target_date[day]": "1", "target_date[month]": "1", "target_date[year]": "9" * 20, "step_count": "0"},
         follow_redirects=False)
     assert r.status_code == 422 and "The target date must be a real date" in r.text, r.text
+
+
+@pytest.mark.parametrize("raw", ["²", "١٢", "9" * 5000, "-3", " 12 "])
+def test_whole_numbers_in_forms_are_ascii_digits_or_nothing(raw):
+    from api.forms import integer
+
+    assert integer({"n": raw}, "n") == (12 if raw.strip() == "12" else None)
+
+
+def test_share_expiry_that_is_not_a_number_is_a_form_error(as_, world):
+    client = as_("client_a")
+    pid = world.plan_ids["a"]
+    page = client.get(f"/plans/{pid}/share")
+    assert page.status_code == 200, page.text
+    token = CSRF_FIELD.search(page.text).group(1)
+    for days in ("²", "9" * 5000):
+        r = client.client.post(f"/plans/{pid}/share", data={
+            "_csrf_token": token, "audience": "gp", "expires_days": days}, follow_redirects=False)
+        assert r.status_code == 422 and "Choose how long the link works for." in r.text, r.text[:300]
