@@ -11,7 +11,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.security.session_auth import SessionAuth
 
-from api import security, templating
+from api import csrf as csrf_tokens, openapi_docs, security, templating
 from api.controllers import assessments as assessment_routes
 from api.input_guard import InputGuardMiddleware
 from api.controllers import choices as choice_routes
@@ -108,15 +108,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         session_backend_config=session_config,
         exclude=["^/health$", "^/health/live$", "^/schema", "^/static/", "^/login$", "^/s/", "^/favicon.ico$"],
     )
-    csrf = security.csrf_config(settings.secret_key, settings.secure_cookies)
+    csrf = csrf_tokens.csrf_config(settings.secret_key, settings.secure_cookies)
+    api_handlers = [*API_ROUTES, *choice_routes.ROUTES, *share_routes.ROUTES, *assessment_routes.ROUTES,
+                    *report_routes.ROUTES, *episode_routes.ROUTES]
+    for handler in [*api_handlers, *page_routes.PAGE_ROUTES]:
+        openapi_docs.document(handler)  # error responses and headers, by one set of rules
     app = Litestar(
         # One Router, registered once: handlers that share a path (GET and PATCH of a plan)
         # are then set up once each. Registered one by one, Litestar re-registers the
         # earlier handlers of a shared path and wraps sync handlers twice.
         route_handlers=[
-            Router(path="/", route_handlers=[*API_ROUTES, *choice_routes.ROUTES, *share_routes.ROUTES,
-                                             *assessment_routes.ROUTES, *report_routes.ROUTES, *episode_routes.ROUTES,
-                                             *page_routes.PAGE_ROUTES]),
+            Router(path="/", route_handlers=[*api_handlers, *page_routes.PAGE_ROUTES]),
             *templating.static_routers(),
         ],
         template_config=templating.template_config(),
@@ -127,7 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                              allowed_origins=settings.allowed_origins),
             # Before CSRF, which parses form bodies: sizes, field counts, UTF-8, depth, text, types.
             DefineMiddleware(InputGuardMiddleware),
-            DefineMiddleware(security.SessionCSRFMiddleware, config=csrf),
+            DefineMiddleware(csrf_tokens.SessionCSRFMiddleware, config=csrf),
         ],
         # Litestar matches the whole Host header, port included.
         allowed_hosts=AllowedHostsConfig(allowed_hosts=[

@@ -7,10 +7,13 @@ here saves anything: pages validate first and only then call the services.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Iterable
 
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
+
+from api.input_guard import date_bounds
 
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -32,7 +35,8 @@ def text(data: dict[str, Any], name: str) -> str:
 
 def integer(data: dict[str, Any], name: str) -> int | None:
     raw = text(data, name).strip()
-    if not raw.isdigit() or len(raw) > 9:
+    # isdigit() alone accepts "²" and other digits int() refuses (a ValueError, a 500).
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         return None
     return int(raw)
 
@@ -72,8 +76,12 @@ def date_parts(data: dict[str, Any], prefix: str) -> dict[str, str]:
     return {part: text(data, f"{prefix}[{part}]").strip() for part in ("day", "month", "year")}
 
 
-def parse_date(parts: dict[str, str], what: str, errors: Errors, field: str) -> str | None:
-    """A date from NHS.UK date input parts: ISO string, None when all are blank, or an error."""
+def parse_date(parts: dict[str, str], what: str, errors: Errors, field: str, rule: str | None = None,
+               today: dt.date | None = None) -> str | None:
+    """A date from NHS.UK date input parts: ISO string, None when all are blank, or an error.
+
+    Bounded like the API (api.input_guard.DATE_BOUNDS): `rule` names the bounds, by default
+    the field's own name after any prefix ("moment-0-date" → "date")."""
     day, month, year = parts["day"], parts["month"], parts["year"]
     if not (day or month or year):
         return None
@@ -83,13 +91,24 @@ def parse_date(parts: dict[str, str], what: str, errors: Errors, field: str) -> 
         return None
     try:
         value = dt.date(int(year), int(month), int(day))
-    except ValueError:
+    except (ValueError, OverflowError):  # 99999999999999999999 overflows before it is out of range
         errors.add(field, f"{what} must be a real date, for example 15 3 2027.", f"{field}-day")
         return None
     if not 1900 <= value.year <= 2200:
         errors.add(field, f"{what} must be a real date, for example 15 3 2027.", f"{field}-year")
         return None
+    if (bounds := date_bounds(rule or re.split(r"[-.]", field)[-1], today)) is not None:
+        earliest, latest, words = bounds
+        if not earliest <= value <= latest:
+            errors.add(field, f"{what} must be {words}.", f"{field}-year")
+            return None
     return value.isoformat()
+
+
+def date_hint(rule: str, today: dt.date | None = None) -> str:
+    """The bounds of a date field in words for its hint, e.g. "Within two years of today"."""
+    bounds = date_bounds(rule, today)
+    return bounds[2][0].upper() + bounds[2][1:] if bounds else ""
 
 
 def iso_to_parts(value: Any) -> dict[str, str]:

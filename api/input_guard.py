@@ -44,19 +44,34 @@ FORBIDDEN_MESSAGE = ("This contains a control character or an invisible text-dir
                      "Remove it and try again.")
 
 # Sensible bounds for each date a person can send, by field name: (earliest, latest) as
-# offsets in days from today, or fixed dates. A year 0001 or 9999 is a typing slip.
+# offsets in days from today, or fixed dates, and the words that finish "… must be". A year
+# 0001 or 9999 is a typing slip. The API (JSON, below) and the pages (api/forms.parse_date)
+# both check dates against this one table.
 FLOOR = dt.date(1900, 1, 1)
+PAST = "after 1900 and not in the future"
 DATE_BOUNDS: dict[str, tuple[dt.date | int, dt.date | int, str]] = {
-    "date_of_birth": (FLOOR, 0, "a date of birth after 1900 and not in the future"),
-    "next_review_date": (-366, 2 * 366, "a review date within two years of today"),
-    "target_date": (-5 * 366, 10 * 366, "a date within ten years of today"),
-    "offered_on": (FLOOR, 1, "a date after 1900 and not in the future"),
-    "supplied_on": (FLOOR, 1, "a date after 1900 and not in the future"),
-    "date": (FLOOR, 2 * 366, "a date after 1900 and within two years of today"),
-    "discussed_on": (FLOOR, 1, "a date after 1900 and not in the future"),
-    "start_date": (-366, 366, "a start date within a year of today"),
-    "review_date": (-366, 2 * 366, "a review date within two years of today"),
+    "date_of_birth": (FLOOR, 0, PAST),
+    "next_review_date": (-366, 2 * 366, "within two years of today"),
+    "target_date": (-5 * 366, 10 * 366, "within ten years of today"),
+    "offered_on": (FLOOR, 1, PAST),  # a day's grace for clocks and time zones
+    "supplied_on": (FLOOR, 1, PAST),
+    "date": (FLOOR, 2 * 366, "after 1900 and within two years of today"),
+    "discussed_on": (FLOOR, 1, PAST),
+    "start_date": (-366, 366, "within a year of today"),
+    "review_date": (-366, 2 * 366, "within two years of today"),
 }
+
+
+def date_bounds(rule: str, today: dt.date | None = None) -> tuple[dt.date, dt.date, str] | None:
+    """(earliest, latest, words) for a date field, or None if the field has no bounds."""
+    bounds = DATE_BOUNDS.get(rule)
+    if bounds is None:
+        return None
+    today = today or dt.date.today()
+    lo, hi, words = bounds
+    return (lo if isinstance(lo, dt.date) else today + dt.timedelta(days=lo),
+            hi if isinstance(hi, dt.date) else today + dt.timedelta(days=hi), words)
+
 
 _DEPTH_TABLE = bytes.maketrans(b"[{]}", b"\x01\x01\x02\x02")
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
@@ -105,17 +120,15 @@ def date_out_of_bounds(value: Any, today: dt.date | None = None, where: str = ""
         if isinstance(item, dict):
             for key, sub in item.items():
                 name = f"{path}.{key}" if path else str(key)
-                bounds = DATE_BOUNDS.get(key) if isinstance(key, str) else None
+                bounds = date_bounds(key, today) if isinstance(key, str) else None
                 if bounds and isinstance(sub, str):
                     try:
                         day = dt.date.fromisoformat(sub)
                     except ValueError:
                         continue  # not a date: the type check says so
                     lo, hi, words = bounds
-                    lo_d = lo if isinstance(lo, dt.date) else today + dt.timedelta(days=lo)
-                    hi_d = hi if isinstance(hi, dt.date) else today + dt.timedelta(days=hi)
-                    if not lo_d <= day <= hi_d:
-                        return name, f"Enter {words}."
+                    if not lo <= day <= hi:
+                        return name, f"Enter a date {words}."
                 else:
                     stack.append((name, sub))
         elif isinstance(item, list):

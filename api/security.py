@@ -3,9 +3,10 @@
 - Sessions are server-side rows (advanced-alchemy's backend), shared by every app
   process. Litestar reuses a session id the browser sends; at login we issue a new
   one (session fixation), see RotatingSessionBackend.
-- CSRF is Litestar's double-submit middleware, applied whenever the request carries
-  a session cookie; a request without one has no session to ride on and is refused
-  by authentication instead (401, per the API contract).
+- CSRF is Litestar's double-submit middleware with the token bound to the session and
+  rotated at login (api/csrf.py), applied whenever the request carries a session cookie;
+  a request without one has no session to ride on and is refused by authentication
+  instead (401, per the API contract).
 - Guards (api/guards.py) ask careplans.policy who may call each route; which records
   they reach is checked inside each query.
 """
@@ -29,12 +30,10 @@ from advanced_alchemy.extensions.litestar.plugins.init.config.common import (
 )
 from advanced_alchemy.extensions.litestar.session import SQLAlchemySyncSessionBackend
 from advanced_alchemy.utils.sync_tools import async_
-from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
 from litestar.middleware.session import SessionMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -43,14 +42,12 @@ from sqlalchemy.orm import Session
 
 from careplans.db import READ_ONLY_OPTIONS
 
+from api.csrf import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, issue_for_login  # noqa: F401 - re-exported
 from api.session_model import UserSession
 from careplans.models import User
 from careplans.policy import Principal
 from careplans.services.accounts import get_active_user
 
-SESSION_COOKIE = "careplans_session"
-CSRF_COOKIE = "careplans_csrf"
-CSRF_HEADER = "x-csrf-token"
 ROTATE_KEY = "careplans.new_session_id"
 LOADED_KEY = "careplans.session_loaded"  # the session bytes as read, to skip writing them back unchanged
 PRINCIPAL_KEY = "careplans.principal"  # the user, loaded with the session in the same read
@@ -174,12 +171,15 @@ class DatabaseSessionConfig(ServerSideSessionConfig):
         return DefineMiddleware(SessionMiddleware, backend=self._backend_class(config=self))
 
 
-def start_session(connection: ASGIConnection, user: User) -> None:
-    """Log the user in on this connection under a new session id (never the one the browser sent).
+def start_session(connection: ASGIConnection, user: User) -> str:
+    """Log the user in on this connection under a new session id (never the one the browser sent),
+    with a new CSRF token bound to it (api.csrf); returns the token.
 
     `started` is when: the session ends `session_max_hours` later however busy it is."""
-    connection.scope[ROTATE_KEY] = secrets.token_hex(32)  # type: ignore[literal-required]
+    session_id = secrets.token_hex(32)
+    connection.scope[ROTATE_KEY] = session_id  # type: ignore[literal-required]
     connection.set_session({"user_id": str(user.id), "role": user.role, "started": int(time.time())})
+    return issue_for_login(connection, session_id)
 
 
 def _aware(at: dt.datetime) -> dt.datetime:
@@ -246,31 +246,6 @@ def make_retrieve_user(alchemy: SQLAlchemySyncConfig, max_age_seconds: int | Non
         return await async_(_load)(user_id)
 
     return retrieve_user
-
-
-# --- CSRF -----------------------------------------------------------------------------
-
-class SessionCSRFMiddleware(CSRFMiddleware):
-    """Litestar's CSRF check, for every unsafe request that carries a session cookie."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("method") in UNSAFE:
-            cookies = ASGIConnection(scope).cookies
-            session_cookie = cookies.get(SESSION_COOKIE)
-            if not session_cookie or session_cookie == "null":
-                await self.app(scope, receive, send)
-                return
-        await super().__call__(scope, receive, send)
-
-
-def csrf_config(secret: str, secure: bool) -> CSRFConfig:
-    return CSRFConfig(secret=secret, cookie_name=CSRF_COOKIE, header_name=CSRF_HEADER, cookie_secure=secure,
-                      cookie_samesite="lax", exclude=["^/health$", "^/schema"])
-
-
-def new_csrf_cookie(secret: str, secure: bool) -> tuple[str, Cookie]:
-    token = generate_csrf_token(secret=secret)
-    return token, Cookie(key=CSRF_COOKIE, value=token, path="/", secure=secure, httponly=False, samesite="lax")
 
 
 # --- origin check -------------------------------------------------------------------------

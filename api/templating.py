@@ -16,10 +16,13 @@ agreement_words, option_name, yes_no, words(table), possessive (see careplans.vi
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, pass_context
+from litestar import Response, get
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.utils.scope.state import ScopeState
 from litestar.static_files import create_static_files_router
@@ -27,6 +30,7 @@ from litestar.template.config import TemplateConfig
 from litestar.utils.empty import value_or_default
 from markupsafe import Markup, escape
 
+from api.forms import date_hint
 from api.security import CSRF_COOKIE
 from careplans import views, vocab
 from careplans.present import dose_text
@@ -129,7 +133,7 @@ def make_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(csrf_field=csrf_field, current_viewer=current_viewer, may=may)
+    env.globals.update(csrf_field=csrf_field, current_viewer=current_viewer, may=may, date_hint=date_hint)
     env.filters.update(
         date=views.format_date,
         datetime=views.format_datetime,
@@ -160,8 +164,34 @@ def template_config() -> TemplateConfig:
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(ENVIRONMENT))
 
 
+# The NHS.UK stylesheet declares its typeface, Frutiger, with @font-face rules that load it from
+# assets.nhs.uk. Frutiger is licensed: it is not in npm and cannot be self-hosted here, and the
+# Content-Security-Policy (font-src 'self') rightly refuses the remote files, an error in the
+# console on every page. The stylesheet is therefore served without its @font-face rules: text
+# uses the rest of NHS.UK's font stack, Arial then the system sans-serif, as the NHS.UK
+# guidance allows where Frutiger is not available. See docs/security.md ("Fonts").
+NHSUK_CSS = NHSUK_DIST / "nhsuk-frontend.min.css"
+FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}")
+STYLESHEET_NOTE = ("/* nhsuk-frontend without its web-font rules (Frutiger from the NHS.UK asset server is refused by "
+                   "the CSP; text falls back to Arial, sans-serif). Built by api/templating.py. */\n")
+
+
+@functools.cache
+def nhsuk_stylesheet_text() -> str:
+    css = FONT_FACE.sub("", NHSUK_CSS.read_text(encoding="utf-8"))
+    if "assets.nhs.uk" in css:  # a new release loading something else from there: fail loudly, not in the console
+        raise RuntimeError("nhsuk-frontend.min.css refers to assets.nhs.uk outside @font-face; update api/templating.py")
+    return STYLESHEET_NOTE + css
+
+
+@get("/static/nhsuk-frontend.css", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
+def nhsuk_stylesheet() -> Response[str]:
+    return Response(nhsuk_stylesheet_text(), media_type="text/css; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=3600"})
+
+
 def static_routers() -> list:
-    routers = [create_static_files_router(path="/static/app", directories=[TEMPLATES / "static"], name="app-static",
+    routers = [nhsuk_stylesheet, create_static_files_router(path="/static/app", directories=[TEMPLATES / "static"], name="app-static",
                                           include_in_schema=False, opt={"exclude_from_auth": True})]
     if NHSUK_DIST.exists():
         routers.append(create_static_files_router(path="/static/nhsuk", directories=[NHSUK_DIST], name="nhsuk-static",

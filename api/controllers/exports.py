@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, get
@@ -31,7 +31,7 @@ def fhir_bundle(
     version: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1, description="a plan version; default current")] = None,
     audience: Annotated[Audience | None, QueryParameter(description="export only what this audience may see")] = None,
     sections: Annotated[str | None, QueryParameter(max_length=200, description="custom audience: comma-separated sections")] = None,
-) -> Response[bytes]:
+) -> Response[dict[str, Any]]:  # documented as the JSON object it is; sent as encoded bytes
     principal = principal_of(request)
     bundle = transact(db_session, lambda: exports.fhir_bundle(
         db_session, principal, plan_id, version=version, audience=audience, sections=sections_of(sections)))

@@ -26,7 +26,7 @@ from typing_extensions import Annotated
 from api.controllers.pages_common import load_plan, page, plain, see_other
 from api.controllers.shares import PDF, SHARES_CREATE, SHARES_READ, SHARES_REVOKE, base_url, copy_context
 from api.deps import transact
-from api.forms import Errors, FormData, text
+from api.forms import Errors, FormData, integer, text
 from api.guards import principal_of
 from careplans import policy, shares
 from careplans.errors import InvalidInput
@@ -93,7 +93,7 @@ def share_create(request: Request, db_session: DbSession, plan_id: FromPath[str]
     errors = Errors()
     if values["audience"] not in policy.SHARE_AUDIENCES:
         errors.add("audience", "Choose who the link is for.", "audience-1")
-    days = int(values["expires_days"]) if values["expires_days"].isdigit() else 0
+    days = integer(values, "expires_days") or 0
     if days not in EXPIRY_CHOICES:
         errors.add("expires_days", "Choose how long the link works for.")
     unknown = set(values["sections"]) - set(policy.SECTIONS)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from api.deps import transact
 from api.guards import SIGNED_IN, principal_of
 from api.schemas import Health, LoginRequest, LoginResult, Me
-from api.security import new_csrf_cookie, start_session
+from api.security import start_session
 from careplans.services import accounts
 from litestar.params import JSONBody
 from api.deps import DbSession
@@ -23,11 +23,9 @@ def me_view(user_id, username: str | None, role: str, display_name: str) -> Me:
 def login(request: Request, db_session: DbSession, data: JSONBody[LoginRequest]) -> Response[LoginResult]:
     user = transact(db_session, lambda: accounts.authenticate(
         db_session, data.username, data.password, address=request.client.host if request.client else None))
-    start_session(request, user)
-    settings = request.app.state.settings
-    token, cookie = new_csrf_cookie(settings.secret_key, settings.secure_cookies)
+    token = start_session(request, user)  # the CSRF cookie for the new session is set by api.csrf
     body = LoginResult(user=me_view(user.id, user.username, user.role, user.display_name), csrf_token=token)
-    return Response(body, status_code=200, cookies=[cookie])
+    return Response(body, status_code=200)
 
 
 @delete("/api/session", guards=[SIGNED_IN], status_code=204, tags=["session"], summary="Log out")
