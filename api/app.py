@@ -11,7 +11,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.security.session_auth import SessionAuth
 
-from api import security, templating
+from api import read_audit, security, templating
 from api.controllers import assessments as assessment_routes
 from api.input_guard import InputGuardMiddleware
 from api.controllers import choices as choice_routes
@@ -134,11 +134,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="careplans", version="0.1.0", path="/schema") if settings.openapi else None,
-        on_startup=[security.start_cleanup(session_config, alchemy, settings.session_cleanup_minutes)],
-        on_shutdown=[pdf.shutdown, security.stop_cleanup, dispose_engine],
+        on_startup=[security.start_cleanup(session_config, alchemy, settings.session_cleanup_minutes),
+                    read_audit.start],
+        on_shutdown=[pdf.shutdown, security.stop_cleanup, read_audit.stop, dispose_engine],
         debug=False,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.csrf_config = csrf
+    read_audit.install(app, engine)
     return app
