@@ -36,7 +36,9 @@ def is_sqlite(url: str) -> bool:
 
 def engine_options(url: str) -> dict[str, Any]:
     if is_sqlite(url):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        # A pool as big as the thread pool a busy process uses: connections beyond the pool are
+        # closed on return and reopened (PRAGMAs and all) on the next request.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}, "pool_size": 40, "max_overflow": 20}
     return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
 
 

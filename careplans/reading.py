@@ -29,7 +29,7 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from careplans import audit_batch, policy, queries
@@ -74,8 +74,29 @@ class ViewCache:
             self._items.clear()
 
 
-def revision_query(principal: Principal, plan_id: uuid.UUID, purpose: policy.PlanPurpose = "read"):
-    """The plan's revision as one row, if the principal's scope holds the plan (else no row)."""
+_STATEMENTS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_STATEMENTS_LOCK = threading.Lock()
+
+
+def revision_query(principal: Principal, purpose: policy.PlanPurpose = "read"):
+    """The plan's revision as one row (plan id bound as :plan_id), if the principal's scope
+    holds the plan (else no row). Building the statement costs more than running it, so it
+    is built once per principal and kept (bounded); SQLAlchemy caches its compiled form."""
+    key = (principal.role, principal.id, purpose)
+    with _STATEMENTS_LOCK:
+        stmt = _STATEMENTS.get(key)
+        if stmt is not None:
+            _STATEMENTS.move_to_end(key)
+            return stmt
+    stmt = _revision_statement(principal, purpose)
+    with _STATEMENTS_LOCK:
+        _STATEMENTS[key] = stmt
+        while len(_STATEMENTS) > 1024:
+            _STATEMENTS.popitem(last=False)
+    return stmt
+
+
+def _revision_statement(principal: Principal, purpose: policy.PlanPurpose):
     keyworker = aliased(User)
     assignment = aliased(CaseloadAssignment)  # aliased: the policy's scope has its own subquery on assignments
     signer = aliased(User)
@@ -100,7 +121,7 @@ def revision_query(principal: Principal, plan_id: uuid.UUID, purpose: policy.Pla
         .outerjoin(assignment, and_(assignment.client_id == Plan.client_id, assignment.relation == "keyworker",
                                     assignment.ended_at.is_(None)))
         .outerjoin(keyworker, keyworker.id == assignment.staff_user_id)
-        .where(Plan.id == plan_id, policy.plan_scope(principal, purpose))
+        .where(Plan.id == bindparam("plan_id", type_=Plan.__table__.c.id.type), policy.plan_scope(principal, purpose))
         .limit(1)
     )
 
@@ -114,7 +135,7 @@ def read_current(engine: Engine, principal: Principal, plan_id: str | uuid.UUID,
     if engine.dialect.name == "postgresql":
         options["isolation_level"] = "REPEATABLE READ"  # the revision and the view from one snapshot
     with engine.connect().execution_options(**options) as conn:
-        row = conn.execute(revision_query(principal, pid)).first()
+        row = conn.execute(revision_query(principal), {"plan_id": pid}).first()
         if row is None:
             raise NotFound("There is no such plan.")
         revision = tuple(row)
