@@ -101,6 +101,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
+        # Health checks and static files carry no session: skip loading and storing one.
+        exclude=["^/health$", "^/health/live$", "^/static/", "^/favicon.ico$"],
     )
     auth = SessionAuth(
         retrieve_user_handler=security.make_retrieve_user(alchemy, settings.session_max_hours * 3600),

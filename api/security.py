@@ -265,7 +265,7 @@ class SessionCSRFMiddleware(CSRFMiddleware):
 
 def csrf_config(secret: str, secure: bool) -> CSRFConfig:
     return CSRFConfig(secret=secret, cookie_name=CSRF_COOKIE, header_name=CSRF_HEADER, cookie_secure=secure,
-                      cookie_samesite="lax", exclude=["^/health$", "^/schema"])
+                      cookie_samesite="lax", exclude=["^/health$", "^/health/live$", "^/schema"])
 
 
 def new_csrf_cookie(secret: str, secure: bool) -> tuple[str, Cookie]:
