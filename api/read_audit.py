@@ -16,6 +16,7 @@ from litestar import Litestar, Request
 from sqlalchemy import Engine
 
 from careplans.audit_batch import GroupCommitter, Pending
+from careplans.db import reads_inline
 from careplans.reading import ViewCache
 
 T = TypeVar("T")
@@ -35,8 +36,11 @@ async def stop(app: Litestar) -> None:
     await to_thread.run_sync(app.state.audit_committer.stop)
 
 
-async def in_thread(fn: Callable[..., T], *args: Any) -> T:
-    """One hop to the thread pool for the synchronous database work of a request."""
+async def read_only(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
+    """Run a short read-only database function: on the event loop where that is cheaper
+    (careplans.db.reads_inline: SQLite), else in one hop to the thread pool."""
+    if reads_inline(engine):
+        return fn(*args)
     return await to_thread.run_sync(fn, *args)
 
 

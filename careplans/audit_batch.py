@@ -4,7 +4,8 @@ A read must leave a durable, hash-chained audit row before its answer is sent, b
 taking the chain's lock once per read makes every read queue behind every other one
 (on SQLite, BEGIN IMMEDIATE per read). Instead a read hands its event to this
 process's one `GroupCommitter`, which appends whatever has queued up (at most
-`max_batch` events, after waiting at most `linger` seconds for company) in ONE
+`max_batch` events; `linger` > 0 waits that long for company, by default it takes
+only what queued while the previous batch committed) in ONE
 transaction: it locks the chain head exactly like `audit.record` does (SELECT ... FOR
 UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite), extends the chain in queue order and
 commits. Only then is each event's future resolved; the caller answers after that.
@@ -26,7 +27,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 
 from careplans.audit import Actor, event_hash
 from careplans.errors import AuditUnavailable
@@ -59,7 +60,7 @@ _STOP = object()
 class GroupCommitter:
     """One writer thread per process appending queued audit events in batches."""
 
-    def __init__(self, engine: Engine, *, max_batch: int = 256, linger: float = 0.0005) -> None:
+    def __init__(self, engine: Engine, *, max_batch: int = 256, linger: float = 0.0) -> None:
         self.engine = engine
         self.max_batch = max_batch
         self.linger = linger
@@ -151,11 +152,16 @@ class GroupCommitter:
             fut.set_result(seq)
 
 
+# Built once: constructing a statement costs more than running it.
+_LOCK_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+_INSERT = insert(AuditEvent)
+_MOVE_HEAD = update(AuditHead).where(AuditHead.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+
+
 def append_events(engine: Engine, events: list[Pending]) -> list[int]:
     """Append events to the chain in order, in one transaction holding the head lock."""
     with engine.begin() as conn:
-        seq, prev = conn.execute(
-            select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()).one()
+        seq, prev = conn.execute(_LOCK_HEAD).one()
         rows, seqs = [], []
         for ev in events:
             seq += 1
@@ -167,6 +173,6 @@ def append_events(engine: Engine, events: list[Pending]) -> list[int]:
                          "detail": ev.detail, "prev_hash": prev, "hash": digest})
             seqs.append(seq)
             prev = digest
-        conn.execute(insert(AuditEvent), rows)
-        conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+        conn.execute(_INSERT, rows)
+        conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     return seqs

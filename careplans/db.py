@@ -54,6 +54,16 @@ READ_ONLY_OPTION = "careplans_read_only"
 READ_ONLY_OPTIONS = {READ_ONLY_OPTION: True}
 
 
+def reads_inline(engine: Engine) -> bool:
+    """Whether a short read-only transaction is cheaper run on the event loop than in a thread.
+
+    SQLite in WAL mode: a deferred read transaction never waits for a lock, and its
+    statements take microseconds, while a hop to the thread pool and back costs a
+    millisecond or more under load. Writes always take the thread pool (they may wait
+    for the write lock); so do reads from a server over the network (PostgreSQL)."""
+    return engine.dialect.name == "sqlite"
+
+
 def configure_engine(engine: Engine, *, immediate: bool = True) -> Engine:
     """Attach per-connection settings. Idempotent per engine.
 

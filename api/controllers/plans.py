@@ -8,7 +8,7 @@ from litestar import Request, Response, get, patch, post
 from sqlalchemy.orm import Session
 
 from api.deps import etag, if_match_version, transact
-from api.read_audit import audited, in_thread
+from api.read_audit import audited, read_only
 from api.guards import ACCESS_LOG, READERS, SIGNERS, WRITERS, principal_of
 from api.schemas import AccessLog, AgreementCreate, CheckInCreate, GoalCreate, GoalPatch, PlanPatch, to_plain
 from careplans import commands, queries, reading
@@ -20,11 +20,13 @@ from api.deps import DbSession
 
 @get("/api/plans/{plan_id:str}", guards=[READERS], tags=["plans"], summary="Read a plan")
 async def read_plan(request: Request, plan_id: FromPath[str]) -> Response[PlanView]:
-    """One read-only transaction in one thread hop (careplans.reading), then the read's audit
-    row by group commit: the answer leaves only once that row has committed."""
+    """One read-only transaction (careplans.reading; on the event loop for SQLite, else one
+    thread hop), then the read's audit row by group commit: the answer leaves only once that
+    row has committed."""
     principal = principal_of(request)
     state = request.app.state
-    view, event = await in_thread(reading.read_current, state.engine, principal, plan_id, state.view_cache)
+    view, event = await read_only(state.engine, reading.read_current, state.engine, principal, plan_id,
+                                  state.view_cache)
     await audited(request, event)
     return Response(view, headers=etag(view.version))
 
