@@ -153,3 +153,55 @@ def test_append_events_fails_whole_on_error(tmp_path):
         assert append_events(engine, [pending(Actor(id=None, role="system"), "test.ok")]) == [1]
     finally:
         engine.dispose()
+
+
+def test_two_worker_processes_each_with_its_writer(database_url, world, db):
+    """A real server with two worker processes: each process's writer appends reads' rows,
+    writes append theirs in their own transactions, and the chain stays one verified chain."""
+    import httpx
+
+    from tests.conftest import PASSWORD, TEST_SECRET
+    from tests.live_server import live_server
+
+    pid = world.plan_ids["a"]
+    answered = 0
+    lock = threading.Lock()
+    with live_server(database_url, TEST_SECRET, workers=2) as base:
+        def session() -> tuple[httpx.Client, str]:
+            client = httpx.Client(base_url=base, timeout=60)
+            r = client.post("/api/session", json={"username": world.username("keyworker_a"), "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            return client, r.json()["csrf_token"]
+
+        before = reads_of(db, pid)
+
+        def read(_: int) -> None:
+            nonlocal answered
+            client, _token = session()
+            try:
+                for _ in range(15):
+                    r = client.get(f"/api/plans/{pid}")
+                    assert r.status_code == 200, r.text
+                    with lock:
+                        answered += 1
+            finally:
+                client.close()
+
+        client, token = session()
+        with ThreadPoolExecutor(6) as pool:
+            reads = [pool.submit(read, i) for i in range(6)]
+            version = int(client.get(f"/api/plans/{pid}").headers["etag"].strip('"'))
+            with lock:
+                answered += 1
+            for i in range(4):
+                r = client.post(f"/api/plans/{pid}/goals", json={"title": f"Goal {i}", "area": "health"},
+                                headers={"If-Match": f'"{version}"', "X-CSRF-Token": token})
+                assert r.status_code == 201, r.text
+                version = int(r.headers["etag"].strip('"'))
+            for f in reads:
+                f.result()
+        client.close()
+    assert reads_of(db, pid) == before + answered
+    db.rollback()
+    result = audit.verify(db)
+    assert result.ok, result.as_dict()
