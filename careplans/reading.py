@@ -43,10 +43,11 @@ from careplans.present import PlanView, present
 class ViewCache:
     """Presented views per (plan, visibility, reader), each with the revision it was made from.
 
-    Bounded (least recently used goes first); one entry per plan and reader, so a new
-    revision replaces the old view rather than adding to it. Thread-safe."""
+    Bounded (least recently used goes first; 1,024 views of a typical plan are a few tens
+    of MB); one entry per plan and reader, so a new revision replaces the old view rather
+    than adding to it. Thread-safe."""
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 1024) -> None:
         self.size = size
         self._items: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], PlanView]] = OrderedDict()
         self._lock = threading.Lock()
