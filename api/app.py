@@ -11,7 +11,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.security.session_auth import SessionAuth
 
-from api import csrf as csrf_tokens, openapi_docs, security, templating
+from api import csrf as csrf_tokens, openapi_docs, read_audit, security, templating
 from api.controllers import assessments as assessment_routes
 from api.input_guard import InputGuardMiddleware
 from api.controllers import choices as choice_routes
@@ -102,6 +102,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
+        # Health checks and static files carry no session: skip loading and storing one.
+        exclude=["^/health$", "^/health/live$", "^/static/", "^/favicon.ico$"],
     )
     auth = SessionAuth(
         retrieve_user_handler=security.make_retrieve_user(alchemy, settings.session_max_hours * 3600),
@@ -137,11 +139,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="careplans", version="0.1.0", path="/schema") if settings.openapi else None,
-        on_startup=[security.start_cleanup(session_config, alchemy, settings.session_cleanup_minutes)],
-        on_shutdown=[pdf.shutdown, security.stop_cleanup, dispose_engine],
+        on_startup=[security.start_cleanup(session_config, alchemy, settings.session_cleanup_minutes),
+                    read_audit.start],
+        on_shutdown=[pdf.shutdown, security.stop_cleanup, read_audit.stop, dispose_engine],
         debug=False,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.csrf_config = csrf
+    read_audit.install(app, engine)
     return app

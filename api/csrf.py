@@ -119,4 +119,4 @@ def _verify(token: str, secret: str) -> str | None:
 
 def csrf_config(secret: str, secure: bool) -> CSRFConfig:
     return CSRFConfig(secret=secret, cookie_name=CSRF_COOKIE, header_name=CSRF_HEADER, cookie_secure=secure,
-                      cookie_samesite="lax", exclude=["^/health$", "^/schema"])
+                      cookie_samesite="lax", exclude=["^/health$", "^/health/live$", "^/schema"])

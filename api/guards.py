@@ -35,7 +35,9 @@ def allow(action: str):
     """Guard: the policy must give the caller's role this action."""
     policy.roles_for(action)  # an unknown action fails at import, not at request time
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    # async: Litestar runs a synchronous guard in the thread pool, a hop per request for a
+    # dictionary lookup.
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         if not policy.may(principal_of(connection), action):
             raise PermissionDeniedException("Your role does not give access to this.")
 

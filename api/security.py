@@ -37,10 +37,10 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.session import SessionMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from careplans.db import READ_ONLY_OPTIONS
+from careplans.db import READ_ONLY_OPTIONS, reads_inline
 
 from api.csrf import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, issue_for_login  # noqa: F401 - re-exported
 from api.session_model import UserSession
@@ -81,12 +81,15 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
     def _load_sync(self, session_id: str, *, load_user: bool = True) -> tuple[bytes | None, Principal | None]:
         """The session's data and its active user, read without taking a write lock.
         Expired rows are deleted; the expiry is moved on only when a touch is due."""
-        session_id = session_id[:255]
-        model = self._model
-        engine = self.alchemy.get_engine()
         now = dt.datetime.now(dt.timezone.utc)
-        with engine.connect().execution_options(**READ_ONLY_OPTIONS) as conn:
-            row = conn.execute(select(model.data, model.expires_at).where(model.session_id == session_id)).first()
+        row, principal = self._read_sync(session_id, now, load_user=load_user)
+        live = self._settle_sync(session_id, row, now) if row is not None else False
+        return (row.data, principal) if live else (None, None)
+
+    def _read_sync(self, session_id: str, now: dt.datetime, *, load_user: bool = True) -> tuple[Any, Principal | None]:
+        """(the stored row or None, its active user when the row is live): one read-only transaction."""
+        with self.alchemy.get_engine().connect().execution_options(**READ_ONLY_OPTIONS) as conn:
+            row = conn.execute(_SESSION_ROW, {"session_id": session_id[:255]}).first()
             principal = None
             if row is not None and now <= _aware(row.expires_at) and load_user:
                 user_id = self.deserialize_data(row.data).get("user_id")
@@ -94,24 +97,39 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
                 if user is not None:
                     principal = Principal(id=user.id, role=user.role, name=user.display_name)
             conn.rollback()
-        if row is None:
-            return None, None
+        return row, principal
+
+    def _write_due(self, row: Any, now: dt.datetime) -> bool:
         expires_at = _aware(row.expires_at)
+        return now > expires_at or self._touch_due(expires_at, now)
+
+    def _settle_sync(self, session_id: str, row: Any, now: dt.datetime) -> bool:
+        """Delete an expired row, move the expiry on when a touch is due: whether the session is live."""
+        expires_at = _aware(row.expires_at)
+        model = self._model
         if now > expires_at:
-            with engine.begin() as conn:
-                conn.execute(model.__table__.delete().where(model.session_id == session_id))
-            return None, None
+            with self.alchemy.get_engine().begin() as conn:
+                conn.execute(model.__table__.delete().where(model.session_id == session_id[:255]))
+            return False
         if self._touch_due(expires_at, now):
-            with engine.begin() as conn:
-                conn.execute(update(model).where(model.session_id == session_id)
+            with self.alchemy.get_engine().begin() as conn:
+                conn.execute(update(model).where(model.session_id == session_id[:255])
                              .values(expires_at=now + dt.timedelta(seconds=self.config.max_age)))
-        return row.data, principal
+        return True
 
     async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
         session_id = connection.cookies.get(self.config.key)
         if not session_id or session_id == "null":
             return {}
-        data, principal = await async_(self._load_sync)(session_id)
+        if reads_inline(self.alchemy.get_engine()):
+            # The read on the event loop (SQLite: no lock to wait for); a due write in a thread.
+            now = dt.datetime.now(dt.timezone.utc)
+            row, principal = self._read_sync(session_id, now)
+            live = row is not None and (not self._write_due(row, now)
+                                        or await async_(self._settle_sync)(session_id, row, now))
+            data = row.data if live else None
+        else:
+            data, principal = await async_(self._load_sync)(session_id)
         if data is None:
             return {}
         connection.scope[LOADED_KEY] = data  # type: ignore[literal-required]
@@ -186,13 +204,18 @@ def _aware(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=dt.timezone.utc)
 
 
+# Built once (building a statement costs more than running it on this path).
+_SESSION_ROW = select(UserSession.data, UserSession.expires_at).where(UserSession.session_id == bindparam("session_id"))
+_ACTIVE_USER = select(User.id, User.role, User.display_name).where(
+    User.id == bindparam("user_id", type_=User.__table__.c.id.type), User.is_active.is_(True))
+
+
 def get_active_user_row(conn: Any, user_id: str):
     try:
         uid = uuid.UUID(str(user_id))
     except ValueError:
         return None
-    return conn.execute(select(User.id, User.role, User.display_name)
-                        .where(User.id == uid, User.is_active.is_(True))).first()
+    return conn.execute(_ACTIVE_USER, {"user_id": uid}).first()
 
 
 async def close_db_session(message: Message, scope: Scope) -> None:

@@ -3,9 +3,9 @@
     .venv/bin/python -m bench.profile [seconds]
 
 Builds the bench data on a fresh SQLite file, serves the app like `make bench`,
-drives plan reads and then check-ins with wrk while py-spy samples the server, and
+drives /health/live, plan reads and then check-ins with wrk while py-spy samples the server, and
 prints the frames where the most samples were spent (inclusive), per workload.
-The collapsed stacks are kept in var/profile-{read,write}.txt for a flame graph
+The collapsed stacks are kept in var/profile-{live,read,write}.txt for a flame graph
 (e.g. speedscope or flamegraph.pl). Needs py-spy (pip) and wrk.
 """
 
@@ -59,11 +59,13 @@ def main() -> None:
     with serve("api.asgi:app", url) as (base, proc):
         headers, csrf = login(base)
         read_out, write_out = out_dir / "profile-read.txt", out_dir / "profile-write.txt"
+        live_out = out_dir / "profile-live.txt"
+        record(proc.pid, seconds, live_out, lambda: wrk(base + "/health/live", None, seconds))
         record(proc.pid, seconds, read_out, lambda: wrk(base + f"/api/plans/{data.small_plan}", headers, seconds))
         record(proc.pid, seconds, write_out, lambda: wrk(
             base + "/", None, seconds, script=str(ROOT / "bench" / "checkin.lua"),
             args=[headers["Cookie"], csrf, "2", *data.write_targets]))
-    print("=== plan reads ===\n" + summary(read_out) + "\n\n=== check-ins ===\n" + summary(write_out))
+    print("=== /health/live ===\n" + summary(live_out) + "\n\n=== plan reads ===\n" + summary(read_out) + "\n\n=== check-ins ===\n" + summary(write_out))
 
 
 if __name__ == "__main__":

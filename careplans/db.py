@@ -36,7 +36,9 @@ def is_sqlite(url: str) -> bool:
 
 def engine_options(url: str) -> dict[str, Any]:
     if is_sqlite(url):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        # A pool as big as the thread pool a busy process uses: connections beyond the pool are
+        # closed on return and reopened (PRAGMAs and all) on the next request.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}, "pool_size": 40, "max_overflow": 20}
     return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
 
 
@@ -50,6 +52,16 @@ def prepare_sqlite_file(url: str) -> None:
 # (no write lock). `engine.connect().execution_options(**READ_ONLY_OPTIONS)`.
 READ_ONLY_OPTION = "careplans_read_only"
 READ_ONLY_OPTIONS = {READ_ONLY_OPTION: True}
+
+
+def reads_inline(engine: Engine) -> bool:
+    """Whether a short read-only transaction is cheaper run on the event loop than in a thread.
+
+    SQLite in WAL mode: a deferred read transaction never waits for a lock, and its
+    statements take microseconds, while a hop to the thread pool and back costs a
+    millisecond or more under load. Writes always take the thread pool (they may wait
+    for the write lock); so do reads from a server over the network (PostgreSQL)."""
+    return engine.dialect.name == "sqlite"
 
 
 def configure_engine(engine: Engine, *, immediate: bool = True) -> Engine:

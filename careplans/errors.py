@@ -34,6 +34,17 @@ class InvalidInput(DomainError):
         self.errors = [{"field": field, "message": message}]
 
 
+class AuditUnavailable(DomainError):
+    """A read's audit row could not be committed: the read is not answered (try again)."""
+
+    status_hint = 503
+    retry_after = 5
+
+    def __init__(self, detail: str = "The service cannot record this access just now, so it cannot show it. "
+                                     "Try again in a few seconds.") -> None:
+        super().__init__(detail)
+
+
 class AlreadyExists(DomainError):
     status_hint = 409
 

@@ -8,19 +8,26 @@ from litestar import Request, Response, get, patch, post
 from sqlalchemy.orm import Session
 
 from api.deps import etag, if_match_version, transact
+from api.read_audit import audited, read_only
 from api.guards import ACCESS_LOG, READERS, SIGNERS, WRITERS, principal_of
 from api.schemas import AccessLog, AgreementCreate, CheckInCreate, GoalCreate, GoalPatch, PlanPatch, to_plain
-from careplans import commands, queries
+from careplans import commands, queries, reading
 from careplans.present import CheckInResult, DiffView, GoalResult, PlanVersionView, PlanView, VersionEntry
 from careplans.services import goals
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from api.deps import DbSession
 
 
-@get("/api/plans/{plan_id:str}", guards=[READERS], sync_to_thread=True, tags=["plans"], summary="Read a plan")
-def read_plan(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> Response[PlanView]:
+@get("/api/plans/{plan_id:str}", guards=[READERS], tags=["plans"], summary="Read a plan")
+async def read_plan(request: Request, plan_id: FromPath[str]) -> Response[PlanView]:
+    """One read-only transaction (careplans.reading; on the event loop for SQLite, else one
+    thread hop), then the read's audit row by group commit: the answer leaves only once that
+    row has committed."""
     principal = principal_of(request)
-    view = transact(db_session, lambda: queries.read_plan(db_session, principal, plan_id))
+    state = request.app.state
+    view, event = await read_only(state.engine, reading.read_current, state.engine, principal, plan_id,
+                                  state.view_cache)
+    await audited(request, event)
     return Response(view, headers=etag(view.version))
 
 

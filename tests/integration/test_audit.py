@@ -61,6 +61,9 @@ def restore(db):
 def test_altered_audit_row_is_detected_and_named(as_, world, db, restore):
     pid = world.plan_ids["a"]
     as_("client_a").get(f"/api/plans/{pid}")
+    # Logged in before verify: verify detaches the session's objects (world's users among them)
+    # once the chain is longer than one batch.
+    admin = as_("admin")
     db.rollback()
     row = db.execute(select(AuditEvent).where(AuditEvent.plan_id == pid).order_by(AuditEvent.seq.desc())).scalars().first()
     restore.append((AuditEvent, AuditEvent.seq, row.seq, "actor_role", row.actor_role))
@@ -70,7 +73,7 @@ def test_altered_audit_row_is_detected_and_named(as_, world, db, restore):
     result = audit.verify(db)
     db.rollback()
     assert result.ok is False and result.first_bad == row.seq
-    api_result = as_("admin").get("/api/audit/verify").json()
+    api_result = admin.get("/api/audit/verify").json()
     assert api_result["ok"] is False and api_result["first_bad"] == row.seq
 
 
@@ -80,18 +83,20 @@ def test_altered_plan_version_is_detected(as_, world, db, restore, database_url)
     kw.patch(f"/api/plans/{pid}", {"about_me": {"what_matters": "Family"}}, version=1)
     db.rollback()
     pv = db.execute(select(PlanVersion).where(PlanVersion.number == 2, PlanVersion.plan_id == pv_id(pid))).scalar_one()
-    event = db.execute(select(AuditEvent).where(AuditEvent.plan_id == pid, AuditEvent.action == "plan.update")).scalar_one()
+    # Plain values: verify detaches the session's objects once the chain is longer than one batch.
+    event_seq = db.execute(select(AuditEvent.seq).where(AuditEvent.plan_id == pid,
+                                                        AuditEvent.action == "plan.update")).scalar_one()
     restore.append((PlanVersion, PlanVersion.id, pv.id, "content", pv.content))
     db.rollback()
     db.execute(update(PlanVersion).where(PlanVersion.id == pv.id).values(content=pv.content.replace("Family", "Nobody")))
     db.commit()
     result = audit.verify(db)
     db.rollback()
-    assert result.ok is False and result.first_bad == event.seq and "altered" in result.problem
+    assert result.ok is False and result.first_bad == event_seq and "altered" in result.problem
     cli = subprocess.run([sys.executable, "-m", "api.cli", "audit", "verify"], capture_output=True, text=True,
                          env={"CAREPLANS_DATABASE_URL": database_url, "CAREPLANS_ENV": "test",
                               "CAREPLANS_SECRET_KEY": TEST_SECRET, "PATH": "/usr/bin:/bin"})
-    assert cli.returncode == 1 and f'"first_bad": {event.seq}' in cli.stdout
+    assert cli.returncode == 1 and f'"first_bad": {event_seq}' in cli.stdout
 
 
 def pv_id(pid: str):
