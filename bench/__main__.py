@@ -243,7 +243,8 @@ def storage(url: str, data: Data) -> tuple[int, int, int]:
         if is_sqlite(url):
             table = Path(make_engine_url_path(url)).stat().st_size
         else:
-            table = db.execute(text("SELECT pg_total_relation_size('plan_versions')")).scalar_one()
+            table = db.execute(text("SELECT pg_total_relation_size('plan_versions')"
+                                    " + pg_total_relation_size('check_in_records')")).scalar_one()
     engine.dispose()
     return stored, full, table
 

@@ -1,8 +1,9 @@
 """Database models.
 
 The plan's content lives in append-only `plan_versions` rows as canonical JSON
-with its SHA-256 fingerprint; `plans` points at the current version so a read is
-one indexed join. `goals` and `check_ins` are projections of that content kept in
+with its SHA-256 fingerprint, its check-ins kept once in `check_in_records`
+(careplans.versions, docs/versions.md); `plans` points at the current version so a
+read is one indexed join and one query for the check-ins. `goals` and `check_ins` are projections of that content kept in
 step on every write, for queries and reports (they hold no free text).
 Relationships are lazy="raise": a missing eager load fails loudly instead of
 issuing one query per row.

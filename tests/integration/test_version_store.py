@@ -9,33 +9,17 @@ as its canonical document, its fingerprint matching.
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
-from typing import Iterator
-
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from careplans import audit, commands, versions
 from careplans.models import CheckInRecord, PlanVersion
 from careplans.plan_document import canonical_json
 from careplans.queries import get_version
 from careplans.services import clients, goals
+from tests.integration.test_read_path import statements as counted
 
 MANY = 2000
-
-
-@contextmanager
-def counted(engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def before(_conn, _cursor, statement, *_a, **_k):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def _plan(db, kw, name: str, n_goals: int, n_check_ins: int) -> tuple[uuid.UUID, list[str], int]:
