@@ -129,6 +129,8 @@ def decisions_for_plan(db: Session, plan_id: uuid.UUID, up_to_version: int | Non
 def snapshot(plan: Plan, version: PlanVersion, decisions: list[dict[str, Any]] | None = None,
              content: dict[str, Any] | None = None, *, signatures: list[dict[str, Any]] | None = None,
              party_names: dict[str, str | None] | None = None) -> Snapshot:
+    """`content`: the version's whole document (careplans.versions.document_of); it may be
+    left out only for a version that holds no check-in records."""
     facts = AgreementFacts(plan.version, plan.client_signed_version, plan.keyworker_signed_version, plan.agreed_version)
     return Snapshot(
         id=str(plan.id), client_id=str(plan.client_id), status=plan.status, current_version=plan.version,
