@@ -47,16 +47,18 @@ Mutation = Callable[[dict[str, Any]], dict[str, Any]]
 
 class ChangeResult:
     """A change's outcome. `content` is the new document without the check-ins made before
-    this change (all a caller needs to return the part it changed); `plan`, the whole new
-    version presented for the writer, is read only when asked for (it holds every
-    check-in, so building it grows with the plan's history); `changed_plan` is the same
-    version presented with only the check-ins this change added."""
+    this change (all a caller needs to return the part it changed); `plan` is the whole new
+    version presented for the writer; `changed_plan` is the same version presented with only
+    the check-ins this change added. With `whole_view=False` (change_plan) `plan` is built
+    only when asked for, inside the caller's transaction: it holds every check-in, so
+    building it grows with the plan's history."""
 
     def __init__(self, version: int, changed: bool, content: dict[str, Any],
-                 whole: Callable[[], PlanView], changed_only: Callable[[], PlanView] | None = None) -> None:
+                 whole: Callable[[], PlanView], changed_only: Callable[[], PlanView] | None = None,
+                 eager: bool = True) -> None:
         self.version, self.changed, self.content = version, changed, content
         self._whole, self._changed_only = whole, changed_only or whole
-        self._plan: PlanView | None = None
+        self._plan: PlanView | None = whole() if eager else None
 
     @property
     def plan(self) -> PlanView:
@@ -104,7 +106,7 @@ def create_plan(db: Session, principal: Principal, client_id: str | uuid.UUID,
 
 
 def change_plan(db: Session, principal: Principal, plan_id: str | uuid.UUID, based_on: int, mutate: Mutation,
-                action: str, extra_detail: dict[str, Any] | None = None) -> ChangeResult:
+                action: str, extra_detail: dict[str, Any] | None = None, *, whole_view: bool = True) -> ChangeResult:
     """Apply `mutate` to the current document as a new version, if `based_on` is still current.
 
     The plan row is locked for the write (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on
@@ -138,7 +140,7 @@ def change_plan(db: Session, principal: Principal, plan_id: str | uuid.UUID, bas
     if not changes:
         return ChangeResult(plan.version, False, before,
                             lambda: _view(db, principal, plan, current, versions.document_of(db, current)),
-                            lambda: _view(db, principal, plan, current, before))
+                            lambda: _view(db, principal, plan, current, before), eager=whole_view)
     new_number = plan.version + 1
     stored = _stored(db, plan.id, current, after, records_mode)
     fp = stored.fingerprint
@@ -164,7 +166,7 @@ def change_plan(db: Session, principal: Principal, plan_id: str | uuid.UUID, bas
     db.refresh(plan)
     return ChangeResult(new_number, True, after,
                         lambda: _view(db, principal, plan, version, versions.document_of(db, version)),
-                        lambda: _view(db, principal, plan, version, after))
+                        lambda: _view(db, principal, plan, version, after), eager=whole_view)
 
 
 def _stored(db: Session, plan_id: uuid.UUID, current: PlanVersion, after: dict[str, Any],
