@@ -29,7 +29,7 @@ import msgspec
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from careplans import audit, policy, questionnaires, vocab
+from careplans import audit, policy, questionnaires, versions, vocab
 from careplans import changes as ch
 from careplans.errors import InvalidInput, NotFound, VersionConflict
 from careplans.models import AnswerVisibilityChange, Assessment, AssessmentAnswer, Plan, PlanVersion, utcnow
@@ -117,7 +117,8 @@ def _bump(db: Session, principal: Principal, plan: Plan, current: PlanVersion, b
         from careplans.present import present
 
         vis, _ = reader_of(principal)
-        raise VersionConflict(plan.version, based_on, present(snapshot(plan, current), vis))
+        raise VersionConflict(plan.version, based_on,
+                              present(snapshot(plan, current, content=versions.document_of(db, current)), vis))
     number = plan.version + 1
     now = utcnow()
     result = db.execute(update(Plan).where(Plan.id == plan.id, Plan.version == based_on)
@@ -126,7 +127,8 @@ def _bump(db: Session, principal: Principal, plan: Plan, current: PlanVersion, b
         raise VersionConflict(plan.version, based_on, {})
     db.add(PlanVersion(plan_id=plan.id, number=number, author_id=principal.id, author_role=principal.role,
                        author_name=principal.name, created_at=now, content=current.content,
-                       fingerprint=current.fingerprint, changed_paths=[f"assessments[{change.item}]"],
+                       fingerprint=current.fingerprint, fingerprint_scheme=current.fingerprint_scheme,
+                       check_ins=current.check_ins, check_in_chain=current.check_in_chain, changed_paths=[f"assessments[{change.item}]"],
                        changes=ch.to_stored([change])))
     audit.record(db, actor(principal), action, plan_id=plan.id, client_id=plan.client_id,
                  detail={"version": number, "fingerprint": current.fingerprint, **detail})

@@ -16,19 +16,19 @@ Agreement signatures and starting a plan are commands too, here beside it.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from careplans import audit, document, policy
+from careplans import audit, document, policy, versions
 from careplans import changes as ch
 from careplans.errors import AlreadyExists, InvalidInput, NotFound, VersionConflict
 from careplans.models import Agreement, CheckIn, Client, Goal, Plan, PlanVersion, utcnow
-from careplans.plan_document import DocumentError, canonical_json, empty_content, fingerprint
+from careplans.plan_document import DocumentError, empty_content
 from careplans.policy import Principal
 from careplans.present import PlanView, present
 from careplans.queries import (
@@ -45,12 +45,30 @@ from careplans.rules.agreement import agreed_version_after_signing
 Mutation = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-@dataclass
 class ChangeResult:
-    plan: PlanView
-    version: int
-    changed: bool
-    content: dict[str, Any]  # the new document, for callers that return one part of it
+    """A change's outcome. `content` is the new document without the check-ins made before
+    this change (all a caller needs to return the part it changed); `plan` is the whole new
+    version presented for the writer; `changed_plan` is the same version presented with only
+    the check-ins this change added. With `whole_view=False` (change_plan) `plan` is built
+    only when asked for, inside the caller's transaction: it holds every check-in, so
+    building it grows with the plan's history."""
+
+    def __init__(self, version: int, changed: bool, content: dict[str, Any],
+                 whole: Callable[[], PlanView], changed_only: Callable[[], PlanView] | None = None,
+                 eager: bool = True) -> None:
+        self.version, self.changed, self.content = version, changed, content
+        self._whole, self._changed_only = whole, changed_only or whole
+        self._plan: PlanView | None = whole() if eager else None
+
+    @property
+    def plan(self) -> PlanView:
+        if self._plan is None:
+            self._plan = self._whole()
+        return self._plan
+
+    @property
+    def changed_plan(self) -> PlanView:
+        return self._changed_only() if self._plan is None else self._plan
 
 
 def _view(db: Session, principal: Principal, plan: Plan, version: PlanVersion, content: dict[str, Any],
@@ -70,15 +88,17 @@ def create_plan(db: Session, principal: Principal, client_id: str | uuid.UUID,
     if plan_id_for_client(db, cid) is not None:
         raise AlreadyExists("This person already has a plan. Open it to carry on.")
     content = empty_content()
-    fp = fingerprint(content)
+    stored = versions.first_version(content)
+    fp = stored.fingerprint
     now = utcnow()
     plan = Plan(client_id=cid, version=1, fingerprint=fp, status="active", start_date=today or now.date())
     db.add(plan)
     db.flush()
     version = PlanVersion(plan_id=plan.id, number=1, author_id=principal.id, author_role=principal.role,
-                          author_name=principal.name, created_at=now, content=canonical_json(content),
-                          fingerprint=fp, changed_paths=[], changes=[])
+                          author_name=principal.name, created_at=now, changed_paths=[], changes=[],
+                          **stored.row_fields())
     db.add(version)
+    versions.add_records(db, plan.id, 1, stored)
     audit.record(db, actor(principal), "plan.create", plan_id=plan.id, client_id=cid,
                  detail={"version": 1, "fingerprint": fp})
     db.flush()
@@ -86,7 +106,7 @@ def create_plan(db: Session, principal: Principal, client_id: str | uuid.UUID,
 
 
 def change_plan(db: Session, principal: Principal, plan_id: str | uuid.UUID, based_on: int, mutate: Mutation,
-                action: str, extra_detail: dict[str, Any] | None = None) -> ChangeResult:
+                action: str, extra_detail: dict[str, Any] | None = None, *, whole_view: bool = True) -> ChangeResult:
     """Apply `mutate` to the current document as a new version, if `based_on` is still current.
 
     The plan row is locked for the write (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on
@@ -97,11 +117,17 @@ def change_plan(db: Session, principal: Principal, plan_id: str | uuid.UUID, bas
         raise ValueError(f"{action!r} makes plan versions: add it to audit.VERSION_ACTIONS")
     policy.require(principal, "plans.write")
     plan, current = load_current(db, principal, parse_id(plan_id), purpose="write", lock=True)
-    before = document.parse(current.content)
     if plan.version != based_on:
         audit.record(db, actor(principal), "plan.write_refused", plan_id=plan.id, client_id=plan.client_id,
                      detail={"version": plan.version, "based_on": based_on, "attempted": action})
-        raise VersionConflict(plan.version, based_on, _view(db, principal, plan, current, before))
+        raise VersionConflict(plan.version, based_on,
+                              _view(db, principal, plan, current, versions.document_of(db, current)))
+    # A version keeping its check-ins as records is changed without them (check-ins are
+    # only ever added, so the change never needs the earlier ones): the write does not
+    # grow with the plan's history. An older version holding its whole document is
+    # changed whole, and the new version is stored with records from then on.
+    records_mode = current.check_ins is not None
+    before = versions.base_document(current)
     try:
         after = mutate(before)
     except DocumentError as exc:
@@ -112,9 +138,12 @@ def change_plan(db: Session, principal: Principal, plan_id: str | uuid.UUID, bas
         raise InvalidInput("plan", f"This change does not fit the plan: {exc}") from exc
     changes = ch.derive(before, after)
     if not changes:
-        return ChangeResult(_view(db, principal, plan, current, before), plan.version, False, before)
+        return ChangeResult(plan.version, False, before,
+                            lambda: _view(db, principal, plan, current, versions.document_of(db, current)),
+                            lambda: _view(db, principal, plan, current, before), eager=whole_view)
     new_number = plan.version + 1
-    fp = fingerprint(after)
+    stored = _stored(db, plan.id, current, after, records_mode)
+    fp = stored.fingerprint
     now = utcnow()
     result = db.execute(
         update(Plan).where(Plan.id == plan.id, Plan.version == based_on)
@@ -125,16 +154,36 @@ def change_plan(db: Session, principal: Principal, plan_id: str | uuid.UUID, bas
         raise VersionConflict(plan.version, based_on, _view(db, principal, plan, current, before))
     version = PlanVersion(
         plan_id=plan.id, number=new_number, author_id=principal.id, author_role=principal.role,
-        author_name=principal.name, created_at=now, content=canonical_json(after), fingerprint=fp,
-        changed_paths=[c.path for c in changes], changes=ch.to_stored(changes),
+        author_name=principal.name, created_at=now, changed_paths=[c.path for c in changes],
+        changes=ch.to_stored(changes), **stored.row_fields(),
     )
     db.add(version)
+    versions.add_records(db, plan.id, new_number, stored)
     _sync_projections(db, plan.id, before, after, new_number, principal, now)
     detail = {"version": new_number, "fingerprint": fp, **(extra_detail or {})}
     audit.record(db, actor(principal), action, plan_id=plan.id, client_id=plan.client_id, detail=detail)
     db.flush()
     db.refresh(plan)
-    return ChangeResult(_view(db, principal, plan, version, after), new_number, True, after)
+    return ChangeResult(new_number, True, after,
+                        lambda: _view(db, principal, plan, version, versions.document_of(db, version)),
+                        lambda: _view(db, principal, plan, version, after), eager=whole_view)
+
+
+def _stored(db: Session, plan_id: uuid.UUID, current: PlanVersion, after: dict[str, Any],
+            records_mode: bool) -> versions.Stored:
+    """How the new version is kept: its base and new check-in records when it can be, else
+    its whole document (with the plan's records put back into it)."""
+    if records_mode:
+        stored = versions.next_version(current, after)
+        if stored is not None:
+            return stored
+    log, count, chain = versions.log_of(db, plan_id)
+    whole = versions.assemble(copy.deepcopy(after), [(g, versions.decode(b)) for g, items in log.items()
+                                                     for b in items]) if records_mode else after
+    parts = versions.split(whole, log)
+    if parts is None:
+        return versions.whole(whole)
+    return versions.stored_as(parts[0], parts[1], count, chain)
 
 
 def _review_date(content: dict) -> dt.date | None:
@@ -167,7 +216,7 @@ def sign_agreement(db: Session, principal: Principal, plan_id: str | uuid.UUID, 
                    statement: str | None) -> PlanView:
     policy.require(principal, "plans.sign")
     plan, current = load_current(db, principal, parse_id(plan_id), purpose="write", lock=True)
-    content = document.parse(current.content)
+    content = versions.document_of(db, current)
     if version != plan.version:
         audit.record(db, actor(principal), "agreement.refused", plan_id=plan.id, client_id=plan.client_id,
                      detail={"version": plan.version, "based_on": version})

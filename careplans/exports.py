@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from careplans import assessments, audit, fhir, policy, queries, shares
+from careplans import assessments, audit, fhir, policy, queries, shares, versions
 from careplans.errors import InvalidInput, NotFound
 from careplans.models import Agreement, CaseloadAssignment, Client, PlanVersion, Share, User, utcnow
 from careplans.policy import Principal, Visibility
@@ -116,7 +116,8 @@ def export_facts(db: Session, principal: Principal, plan_id: str | uuid.UUID, *,
         ).scalar_one_or_none()
         if pv is None:
             raise NotFound("There is no such version of this plan.")
-    view = present(queries.snapshot(plan, pv, queries.decisions_for_plan(db, plan.id, up_to_version=pv.number)), vis)
+    view = present(queries.snapshot(plan, pv, queries.decisions_for_plan(db, plan.id, up_to_version=pv.number),
+                                    versions.document_of(db, pv)), vis)
     client = db.execute(select(Client).where(Client.id == plan.client_id)).scalar_one()
     return fhir.ExportFacts(
         plan=view, person=_person(client, vis), plan_start=plan.start_date.isoformat() if plan.start_date else None,

@@ -1,8 +1,9 @@
 """Database models.
 
 The plan's content lives in append-only `plan_versions` rows as canonical JSON
-with its SHA-256 fingerprint; `plans` points at the current version so a read is
-one indexed join. `goals` and `check_ins` are projections of that content kept in
+with its SHA-256 fingerprint, its check-ins kept once in `check_in_records`
+(careplans.versions, docs/versions.md); `plans` points at the current version so a
+read is one indexed join and one query for the check-ins. `goals` and `check_ins` are projections of that content kept in
 step on every write, for queries and reports (they hold no free text).
 Relationships are lazy="raise": a missing eager load fails loudly instead of
 issuing one query per row.
@@ -142,8 +143,16 @@ class PlanVersion(UUIDBase):
     author_role: Mapped[str] = mapped_column(String(16))
     author_name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
-    content: Mapped[str] = mapped_column(Text)  # canonical JSON
+    # Canonical JSON of the document without the check-ins kept as rows (`check_ins` below
+    # says how many of the plan's CheckInRecord rows belong to it); the whole document
+    # when `check_ins` is None. Read a version's document with careplans.versions.
+    content: Mapped[str] = mapped_column(Text)
     fingerprint: Mapped[str] = mapped_column(String(64))
+    # 1: SHA-256 of the whole canonical document; 2: SHA-256 over `content` and the head
+    # of the check-in hash chain (careplans.versions explains both).
+    fingerprint_scheme: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    check_ins: Mapped[int | None] = mapped_column(Integer, default=None)
+    check_in_chain: Mapped[str | None] = mapped_column(String(64), default=None)
     changed_paths: Mapped[list[str]] = mapped_column(JSON, default=list)
     # What changed from the previous version, as data (careplans.changes.Change): section,
     # item, field, kind, and values only where they are codes, dates or numbers. Rendered
@@ -174,6 +183,23 @@ class CheckIn(UUIDBase):
     rating: Mapped[int] = mapped_column(Integer)
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
     recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    plan_version: Mapped[int] = mapped_column(Integer)
+
+
+class CheckInRecord(UUIDBase):
+    """A progress check-in as written, kept once (append-only) rather than copied into every
+    later version's document. A version holds the plan's first `PlanVersion.check_ins` of
+    them, each put back into its goal in `seq` order. `chain` is the hash chain over the
+    plan's records up to this one (careplans.versions.chain_step)."""
+
+    __tablename__ = "check_in_records"
+    __table_args__ = (UniqueConstraint("plan_id", "seq"),)
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    goal_id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)  # canonical JSON of the check-in, as in the document
+    chain: Mapped[str] = mapped_column(String(64))
     plan_version: Mapped[int] = mapped_column(Integer)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from careplans import audit, policy, references
 from careplans import changes as ch
-from careplans import document
+from careplans import document, versions
 from careplans.audit import Actor
 from careplans.catalogue import load_frequencies, load_supervision_modes, option_by_code, product_by_code
 from careplans.errors import InvalidInput, NotFound
@@ -129,6 +129,8 @@ def decisions_for_plan(db: Session, plan_id: uuid.UUID, up_to_version: int | Non
 def snapshot(plan: Plan, version: PlanVersion, decisions: list[dict[str, Any]] | None = None,
              content: dict[str, Any] | None = None, *, signatures: list[dict[str, Any]] | None = None,
              party_names: dict[str, str | None] | None = None) -> Snapshot:
+    """`content`: the version's whole document (careplans.versions.document_of); it may be
+    left out only for a version that holds no check-in records."""
     facts = AgreementFacts(plan.version, plan.client_signed_version, plan.keyworker_signed_version, plan.agreed_version)
     return Snapshot(
         id=str(plan.id), client_id=str(plan.client_id), status=plan.status, current_version=plan.version,
@@ -136,7 +138,7 @@ def snapshot(plan: Plan, version: PlanVersion, decisions: list[dict[str, Any]] |
         agreed_version=plan.agreed_version, agreed_fingerprint=plan.agreed_fingerprint,
         client_signed_version=plan.client_signed_version, keyworker_signed_version=plan.keyworker_signed_version,
         version=version.number, fingerprint=version.fingerprint, created_at=version.created_at,
-        content=content if content is not None else document.parse(version.content),
+        content=content if content is not None else versions.self_contained(version),
         decisions=decisions or [], author_id=str(version.author_id), author_name=version.author_name,
         author_role=version.author_role, changes=ch.from_stored(version.changes),
         signatures=signatures or [], party_names=party_names or {},
@@ -159,6 +161,8 @@ def party_names(db: Session, plan: Plan) -> dict[str, str | None]:
 def agreement_snapshot(db: Session, plan: Plan, version: PlanVersion, decisions: list[dict[str, Any]] | None = None,
                        content: dict[str, Any] | None = None) -> Snapshot:
     """A snapshot with what the agreement state in words needs (signatures and the parties' names)."""
+    if content is None:
+        content = versions.document_of(db, version)
     return snapshot(plan, version, decisions, content, signatures=list_signatures(db, plan.id),
                     party_names=party_names(db, plan))
 
@@ -371,8 +375,8 @@ def diff_versions(db: Session, principal: Principal, plan_id: str | uuid.UUID, a
         if n not in by_number:
             raise InvalidInput(field, f"This plan has no version {n}.")
     vis, reader = reader_of(principal)
-    before = document.parse(by_number[a].content)
-    after = document.parse(by_number[b].content)
+    before = versions.document_of(db, by_number[a])
+    after = versions.document_of(db, by_number[b])
     namer = Namer([after, before])
     items = []
     for change in ch.derive(before, after):

@@ -31,7 +31,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careplans import assessments, audit, policy, queries, views
+from careplans import assessments, audit, policy, queries, versions, views
 from careplans.errors import InvalidInput, NotFound
 from careplans.models import Agreement, AuditEvent, Client, PdfCopy, Plan, PlanVersion, Share, utcnow
 from careplans.passwords import hash_password, verify_password
@@ -176,7 +176,8 @@ class PreparedCopy:
 
     def view(self, db: Session) -> CopyView:
         decisions = queries.decisions_for_plan(db, self.plan.id, up_to_version=self.version.number)
-        presented = present(queries.snapshot(self.plan, self.version, decisions), self.vis)
+        presented = present(queries.snapshot(self.plan, self.version, decisions,
+                                             versions.document_of(db, self.version)), self.vis)
         return CopyView(
             audience=self.audience, audience_words=AUDIENCE_WORDS[self.audience], sections=self.sections,
             section_names=[SECTION_WORDS[s] for s in self.sections], large_print=self.large_print,

@@ -49,9 +49,10 @@ def add_check_in(db: Session, principal: Principal, plan_id: str, goal_id: str, 
     result = change_plan(
         db, principal, plan_id, based_on,
         lambda c: doc.add_check_in(c, goal_id, check_in_id, rating, note, principal.author, at),
-        "checkin.create", {"goal_id": goal_id, "check_in_id": check_in_id},
+        "checkin.create", {"goal_id": goal_id, "check_in_id": check_in_id}, whole_view=False,
     )
-    return result, check_in_result(result.plan, goal_id, check_in_id)
+    # Presented with only the new check-in: the response does not grow with the history.
+    return result, check_in_result(result.changed_plan, goal_id, check_in_id)
 
 
 def patch_plan(db: Session, principal: Principal, plan_id: str, based_on: int, about_me: dict | None = None,

@@ -24,7 +24,7 @@ import msgspec
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from careplans import audit, policy
+from careplans import audit, policy, versions
 from careplans import plan_document as doc
 from careplans.catalogue import option_by_code, product_by_code
 from careplans.changes import long_date
@@ -98,7 +98,8 @@ def decide(db: Session, viewer: Principal, plan_id: str | uuid.UUID, body: dict[
                      detail={"version": plan.version, "based_on": based_on})
         vis, _ = reader_of(viewer)
         raise VersionConflict(plan.version, based_on,
-                              present(snapshot(plan, current, decisions_for_plan(db, plan.id)), vis))
+                              present(snapshot(plan, current, decisions_for_plan(db, plan.id),
+                                               versions.document_of(db, current)), vis))
 
     decision = body.get("decision")
     if decision not in DECISIONS:

@@ -13,7 +13,7 @@
   by an index instead of hashing every plan. Filled by careplans.references.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import advanced_alchemy.types
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
