@@ -178,7 +178,8 @@ def test_treatment_dates_and_the_national_return_with_the_keyboard(new_context, 
     kw.click("button:has-text('Add the intervention')")
     kw.wait_for_url("**/episode?saved=intervention*")
     check(kw, "episode-saved")
-    assert "Medicine (prescribing)" in kw.inner_text("#interventions ~ table, table")
+    assert "Medicine (prescribing)" in kw.inner_text("#intervention-list")
+    assert no_horizontal_scroll(kw)[0] <= 375  # an open intervention's end-date form fits a phone
 
     page = new_context(accept_downloads=True).new_page()
     log_in(page, assurance["auditor"], "/audit")
