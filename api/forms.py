@@ -94,8 +94,9 @@ def parse_date(parts: dict[str, str], what: str, errors: Errors, field: str, rul
     except (ValueError, OverflowError):  # 99999999999999999999 overflows before it is out of range
         errors.add(field, f"{what} must be a real date, for example 15 3 2027.", f"{field}-day")
         return None
-    if not 1900 <= value.year <= 2200:
-        errors.add(field, f"{what} must be a real date, for example 15 3 2027.", f"{field}-year")
+    if not 1900 <= value.year <= 2200:  # a real date, but not one anyone here means
+        errors.add(field, f"{what} must be {'in 1900 or later' if value.year < 1900 else 'before 2201'}.",
+                   f"{field}-year")
         return None
     if (bounds := date_bounds(rule or re.split(r"[-.]", field)[-1], today)) is not None:
         earliest, latest, words = bounds

@@ -41,6 +41,13 @@ def test_page_dates_use_the_api_bounds(field, day, ok):
         assert errors.get(field).startswith("The date must be ") and errors.summary()[0]["href"] == f"#{field}-year"
 
 
+@pytest.mark.parametrize(("year", "words"), [("1850", "in 1900 or later"), ("2500", "before 2201")])
+def test_a_real_date_out_of_any_range_says_which_way(year, words):
+    errors = Errors()
+    assert parse_date({"day": "1", "month": "1", "year": year}, "The date", errors, "note_date") is None
+    assert errors.get("note_date") == f"The date must be {words}."
+
+
 @pytest.mark.parametrize("year", ["99999999999999999999", "-1", "0", "1e3", "9" * 5000])
 def test_a_year_no_one_means_is_an_error_not_an_exception(year):
     errors = Errors()
