@@ -19,7 +19,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from advanced_alchemy.extensions.litestar import SQLAlchemySyncConfig
@@ -40,7 +40,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from careplans.db import READ_ONLY_OPTIONS, reads_inline
+from careplans import rawsql
+from careplans.db import reads_inline
 
 from api.csrf import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, issue_for_login  # noqa: F401 - re-exported
 from api.session_model import UserSession
@@ -87,16 +88,17 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
         return (row.data, principal) if live else (None, None)
 
     def _read_sync(self, session_id: str, now: dt.datetime, *, load_user: bool = True) -> tuple[Any, Principal | None]:
-        """(the stored row or None, its active user when the row is live): one read-only transaction."""
-        with self.alchemy.get_engine().connect().execution_options(**READ_ONLY_OPTIONS) as conn:
-            row = conn.execute(_SESSION_ROW, {"session_id": session_id[:255]}).first()
-            principal = None
+        """(the stored row or None, its active user when the row is live): one read-only
+        transaction on the driver's connection (careplans.rawsql: this runs on every request)."""
+        principal = None
+        with rawsql.read_only(self.alchemy.get_engine()) as cur:
+            found = _SESSION_ROW.first(cur, {"session_id": session_id[:255]})
+            row = SessionRow(*found) if found is not None else None
             if row is not None and now <= _aware(row.expires_at) and load_user:
                 user_id = self.deserialize_data(row.data).get("user_id")
-                user = get_active_user_row(conn, user_id) if user_id else None
+                user = _active_user(cur, user_id) if user_id else None
                 if user is not None:
-                    principal = Principal(id=user.id, role=user.role, name=user.display_name)
-            conn.rollback()
+                    principal = Principal(id=user[0], role=user[1], name=user[2])
         return row, principal
 
     def _write_due(self, row: Any, now: dt.datetime) -> bool:
@@ -204,18 +206,24 @@ def _aware(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=dt.timezone.utc)
 
 
-# Built once (building a statement costs more than running it on this path).
-_SESSION_ROW = select(UserSession.data, UserSession.expires_at).where(UserSession.session_id == bindparam("session_id"))
-_ACTIVE_USER = select(User.id, User.role, User.display_name).where(
-    User.id == bindparam("user_id", type_=User.__table__.c.id.type), User.is_active.is_(True))
+class SessionRow(NamedTuple):
+    data: bytes
+    expires_at: dt.datetime
 
 
-def get_active_user_row(conn: Any, user_id: str):
+# Built and compiled once (building a statement costs more than running it on this path).
+_SESSION_ROW = rawsql.Prepared(select(UserSession.data, UserSession.expires_at)
+                               .where(UserSession.session_id == bindparam("session_id")))
+_ACTIVE_USER = rawsql.Prepared(select(User.id, User.role, User.display_name).where(
+    User.id == bindparam("user_id", type_=User.__table__.c.id.type), User.is_active.is_(True)))
+
+
+def _active_user(cur: rawsql.Cursor, user_id: str) -> tuple[Any, ...] | None:
     try:
         uid = uuid.UUID(str(user_id))
     except ValueError:
         return None
-    return conn.execute(_ACTIVE_USER, {"user_id": uid}).first()
+    return _ACTIVE_USER.first(cur, {"user_id": uid})
 
 
 async def close_db_session(message: Message, scope: Scope) -> None:
