@@ -188,7 +188,18 @@ class DatabaseSessionConfig(ServerSideSessionConfig):
 
     @property
     def middleware(self) -> DefineMiddleware:
-        return DefineMiddleware(SessionMiddleware, backend=self._backend_class(config=self))
+        return DefineMiddleware(LeanSessionMiddleware, backend=self._backend_class(config=self))
+
+
+class LeanSessionMiddleware(SessionMiddleware):
+    """Litestar's SessionMiddleware, minus building a subscripted generic (`ASGIConnection[...]`,
+    a typing call costing more than the rest of the method) on every request."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        connection: ASGIConnection = ASGIConnection(scope, receive=receive, send=send)
+        scope["session"] = await self.backend.load_from_connection(connection)
+        connection._connection_state.session_id = self.backend.get_session_id(connection)  # type: ignore[attr-defined]
+        await self.app(scope, receive, self.create_send_wrapper(connection))
 
 
 def start_session(connection: ASGIConnection, user: User) -> str:

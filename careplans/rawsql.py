@@ -21,11 +21,14 @@ lends one pooled DB-API connection for a short read-only transaction:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 
 class Prepared:
@@ -75,21 +78,100 @@ class Cursor:
         self.cursor = cursor
 
 
+class _Held(threading.local):
+    """Per thread: a pooled SQLite connection kept checked out for inline reads (see read_only)."""
+
+    def __init__(self) -> None:
+        self.raw: Any = None
+        self.pid = 0
+
+
+_HELD: dict[tuple[int, int], tuple[Engine, _Held, list[Any]]] = {}
+_HELD_LOCK = threading.Lock()
+MAX_HELD = 4  # event loop threads holding one each (a test client's loop runs in its own thread)
+
+
+def _held_for(engine: Engine) -> tuple[_Held, list[Any]]:
+    key = (id(engine), os.getpid())  # a forked child never touches its parent's connections
+    found = _HELD.get(key)
+    if found is not None and found[0] is engine:
+        return found[1], found[2]
+    with _HELD_LOCK:
+        found = _HELD.get(key)
+        if found is None or found[0] is not engine:
+            found = (engine, _Held(), [])
+            _HELD[key] = found
+            if not event.contains(engine, "engine_disposed", _release):
+                event.listen(engine, "engine_disposed", _release)
+    return found[1], found[2]
+
+
+def _release(engine: Engine) -> None:
+    """engine_disposed: give every held connection back (and forget the engine)."""
+    with _HELD_LOCK:
+        found = _HELD.pop((id(engine), os.getpid()), None)
+    if found is None:
+        return
+    for raw in found[2]:
+        with contextlib.suppress(Exception):
+            raw.close()
+    found[2].clear()
+
+
 @contextmanager
 def read_only(engine: Engine, *, repeatable: bool = False) -> Iterator[Cursor]:
-    """One pooled DB-API connection in a read-only transaction, rolled back at the end."""
-    raw = engine.raw_connection()
-    try:
-        driver = raw.driver_connection
-        cursor = raw.cursor()
+    """One DB-API connection in a read-only transaction, rolled back at the end.
+
+    On SQLite the event loop's thread keeps one pooled connection checked out for these
+    reads (they run there one at a time, never awaiting inside), saving the pool's checkout and
+    reset on every request; it goes back when the engine is disposed, and a connection
+    that fails is closed and replaced. Elsewhere a connection is borrowed from the pool."""
+    held, registry = _held_for(engine) if engine.dialect.name == "sqlite" else (None, [])
+    if held is None or asyncio._get_running_loop() is None or (held.raw is None and len(registry) >= MAX_HELD):
+        raw = engine.raw_connection()
         try:
-            if engine.dialect.name == "sqlite":
-                cursor.execute("BEGIN")  # deferred: a read snapshot, no write lock
-            elif repeatable:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            yield Cursor(engine, cursor)
+            cursor = raw.cursor()
+            try:
+                if engine.dialect.name == "sqlite":
+                    cursor.execute("BEGIN")  # deferred: a read snapshot, no write lock
+                elif repeatable:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                yield Cursor(engine, cursor)
+            finally:
+                cursor.close()
+                raw.driver_connection.rollback()
         finally:
+            raw.close()
+        return
+    raw = held.raw if held.pid == os.getpid() else None
+    if raw is None:
+        raw = engine.raw_connection()
+        with _HELD_LOCK:
+            registry.append(raw)
+        held.raw, held.pid = raw, os.getpid()
+    driver = raw.driver_connection
+    try:
+        cursor = driver.cursor()
+        cursor.execute("BEGIN")  # deferred: a read snapshot, no write lock
+    except Exception:
+        _drop(held, registry, raw)
+        raise
+    try:
+        yield Cursor(engine, cursor)
+    finally:
+        try:
             cursor.close()
             driver.rollback()
-    finally:
-        raw.close()
+        except Exception:
+            _drop(held, registry, raw)
+            raise
+
+
+def _drop(held: _Held, registry: list[Any], raw: Any) -> None:
+    """A held connection that failed: never reused, its pool slot freed."""
+    held.raw = None
+    with _HELD_LOCK:
+        if raw in registry:
+            registry.remove(raw)
+    with contextlib.suppress(Exception):
+        raw.invalidate()
