@@ -64,8 +64,8 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
     """advanced-alchemy's database session backend, plus a fresh id at login, plus:
 
-    - the session row and its user are read together, in one short read-only
-      transaction and one thread hop (`load_from_connection`); the user is not loaded again;
+    - the session row and its user are read together, on the driver's connection and in
+      one thread hop (none on SQLite) (`load_from_connection`); the user is not loaded again;
     - the row's expiry is written at most once every SESSION_TOUCH_SECONDS (`_get_sync`),
       and unchanged session data is never written back (`store_in_message`).
     """
@@ -88,8 +88,9 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
         return (row.data, principal) if live else (None, None)
 
     def _read_sync(self, session_id: str, now: dt.datetime, *, load_user: bool = True) -> tuple[Any, Principal | None]:
-        """(the stored row or None, its active user when the row is live): one read-only
-        transaction on the driver's connection (careplans.rawsql: this runs on every request)."""
+        """(the stored row or None, its active user when the row is live), read on the driver's
+        connection (careplans.rawsql: this runs on every request): on SQLite in one read-only
+        transaction, on PostgreSQL as two autocommit statements (the user as of a moment later)."""
         principal = None
         with rawsql.read_only(self.alchemy.get_engine()) as cur:
             found = _SESSION_ROW.first(cur, {"session_id": session_id[:255]})

@@ -11,8 +11,8 @@ lends one pooled DB-API connection for a short read-only transaction:
         row = STATEMENT.first(cur, {"name": value})
 
 - SQLite: an explicit deferred `BEGIN` (no write lock; one snapshot for every statement),
-  then ROLLBACK. PostgreSQL: the driver opens the transaction itself (REPEATABLE READ when
-  asked), and it is rolled back.
+  then ROLLBACK. PostgreSQL: autocommit, each statement its own snapshot (one round trip
+  each, no BEGIN/ROLLBACK); use it for single statements or ones that need no common snapshot.
 - Values go through the column types' bind and result processors, as SQLAlchemy does, so
   rows hold the same Python values (UUIDs, aware datetimes) as `conn.execute` returns.
 - Listeners on the engine's `before_cursor_execute` still see every statement (the
@@ -119,7 +119,7 @@ def _release(engine: Engine) -> None:
 
 
 @contextmanager
-def read_only(engine: Engine, *, repeatable: bool = False) -> Iterator[Cursor]:
+def read_only(engine: Engine) -> Iterator[Cursor]:
     """One DB-API connection in a read-only transaction, rolled back at the end.
 
     On SQLite the event loop's thread keeps one pooled connection checked out for these
@@ -127,15 +127,30 @@ def read_only(engine: Engine, *, repeatable: bool = False) -> Iterator[Cursor]:
     reset on every request; it goes back when the engine is disposed, and a connection
     that fails is closed and replaced. Elsewhere a connection is borrowed from the pool."""
     held, registry = _held_for(engine) if engine.dialect.name == "sqlite" else (None, [])
-    if held is None or asyncio._get_running_loop() is None or (held.raw is None and len(registry) >= MAX_HELD):
+    if engine.dialect.name != "sqlite":
+        raw = engine.raw_connection()
+        driver = raw.driver_connection
+        try:
+            # Each statement its own snapshot: a BEGIN, a SET TRANSACTION and a ROLLBACK
+            # are three round trips more than the statement itself.
+            driver.autocommit = True
+            cursor = driver.cursor()
+            try:
+                yield Cursor(engine, cursor)
+            finally:
+                cursor.close()
+        finally:
+            try:
+                driver.autocommit = False
+            finally:
+                raw.close()
+        return
+    if asyncio._get_running_loop() is None or (held.raw is None and len(registry) >= MAX_HELD):
         raw = engine.raw_connection()
         try:
             cursor = raw.cursor()
             try:
-                if engine.dialect.name == "sqlite":
-                    cursor.execute("BEGIN")  # deferred: a read snapshot, no write lock
-                elif repeatable:
-                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute("BEGIN")  # deferred: a read snapshot, no write lock
                 yield Cursor(engine, cursor)
             finally:
                 cursor.close()
