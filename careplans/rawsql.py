@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import DBAPIError
 
 
 class Prepared:
@@ -64,11 +65,27 @@ class Prepared:
         if cur.engine.dispatch.before_cursor_execute:
             for listener in cur.engine.dispatch.before_cursor_execute:
                 listener(None, cur.cursor, sql, args, None, False)
-        cur.cursor.execute(sql, args)
-        row = cur.cursor.fetchone()
+        try:
+            cur.cursor.execute(sql, args)
+            row = cur.cursor.fetchone()
+        except cur.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(cur.engine, sql, args, exc) from exc
         if row is None:
             return None
         return tuple(value if process is None else process(value) for process, value in zip(results, row))
+
+
+def _wrapped(engine: Engine, sql: str, args: Any, exc: Exception) -> Exception:
+    """The driver's error as SQLAlchemy's (OperationalError and so on), as `conn.execute` raises
+    it: the app's handlers answer a database that is away or busy with 503, not 500."""
+    return DBAPIError.instance(sql, args, exc, engine.dialect.loaded_dbapi.Error, dialect=engine.dialect)
+
+
+def _connect(engine: Engine) -> Any:
+    try:
+        return engine.raw_connection()
+    except engine.dialect.loaded_dbapi.Error as exc:  # the database refused or is away
+        raise _wrapped(engine, "", None, exc) from exc
 
 
 class Cursor:
@@ -128,7 +145,7 @@ def read_only(engine: Engine) -> Iterator[Cursor]:
     that fails is closed and replaced. Elsewhere a connection is borrowed from the pool."""
     held, registry = _held_for(engine) if engine.dialect.name == "sqlite" else (None, [])
     if engine.dialect.name != "sqlite":
-        raw = engine.raw_connection()
+        raw = _connect(engine)
         driver = raw.driver_connection
         try:
             # Each statement its own snapshot: a BEGIN, a SET TRANSACTION and a ROLLBACK
@@ -142,11 +159,13 @@ def read_only(engine: Engine) -> Iterator[Cursor]:
         finally:
             try:
                 driver.autocommit = False
-            finally:
+            except engine.dialect.loaded_dbapi.Error:
+                raw.invalidate()  # the connection is lost: never back to the pool
+            else:
                 raw.close()
         return
     if asyncio._get_running_loop() is None or (held.raw is None and len(registry) >= MAX_HELD):
-        raw = engine.raw_connection()
+        raw = _connect(engine)
         try:
             cursor = raw.cursor()
             try:
@@ -160,7 +179,7 @@ def read_only(engine: Engine) -> Iterator[Cursor]:
         return
     raw = held.raw if held.pid == os.getpid() else None
     if raw is None:
-        raw = engine.raw_connection()
+        raw = _connect(engine)
         with _HELD_LOCK:
             registry.append(raw)
         held.raw, held.pid = raw, os.getpid()
@@ -168,8 +187,10 @@ def read_only(engine: Engine) -> Iterator[Cursor]:
     try:
         cursor = driver.cursor()
         cursor.execute("BEGIN")  # deferred: a read snapshot, no write lock
-    except Exception:
+    except Exception as exc:
         _drop(held, registry, raw)
+        if isinstance(exc, engine.dialect.loaded_dbapi.Error):
+            raise _wrapped(engine, "BEGIN", (), exc) from exc
         raise
     try:
         yield Cursor(engine, cursor)

@@ -73,3 +73,20 @@ def test_postgres_connection_dropped_while_idle_is_replaced(database_url, monkey
         assert second_pid != first_pid
     finally:
         engine.dispose()
+
+
+def test_driver_errors_are_sqlalchemy_errors(tmp_path):
+    """A database that is away or busy must reach the app's 503 handler, as through SQLAlchemy."""
+    from sqlalchemy import Column, Integer, MetaData, Table
+    from sqlalchemy.exc import OperationalError
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    engine = make_engine(url)
+    missing = Table("not_there", MetaData(), Column("id", Integer))
+    statement = rawsql.Prepared(select(missing.c.id).where(missing.c.id == bindparam("id")))
+    try:
+        with pytest.raises(OperationalError):
+            with rawsql.read_only(engine) as cur:
+                statement.first(cur, {"id": 1})
+    finally:
+        engine.dispose()
