@@ -19,7 +19,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from advanced_alchemy.extensions.litestar import SQLAlchemySyncConfig
@@ -40,7 +40,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from careplans.db import READ_ONLY_OPTIONS, reads_inline
+from careplans import rawsql
+from careplans.db import reads_inline
 
 from api.csrf import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, issue_for_login  # noqa: F401 - re-exported
 from api.session_model import UserSession
@@ -63,8 +64,8 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
     """advanced-alchemy's database session backend, plus a fresh id at login, plus:
 
-    - the session row and its user are read together, in one short read-only
-      transaction and one thread hop (`load_from_connection`); the user is not loaded again;
+    - the session row and its user are read together, on the driver's connection and in
+      one thread hop (none on SQLite) (`load_from_connection`); the user is not loaded again;
     - the row's expiry is written at most once every SESSION_TOUCH_SECONDS (`_get_sync`),
       and unchanged session data is never written back (`store_in_message`).
     """
@@ -87,16 +88,18 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
         return (row.data, principal) if live else (None, None)
 
     def _read_sync(self, session_id: str, now: dt.datetime, *, load_user: bool = True) -> tuple[Any, Principal | None]:
-        """(the stored row or None, its active user when the row is live): one read-only transaction."""
-        with self.alchemy.get_engine().connect().execution_options(**READ_ONLY_OPTIONS) as conn:
-            row = conn.execute(_SESSION_ROW, {"session_id": session_id[:255]}).first()
-            principal = None
+        """(the stored row or None, its active user when the row is live), read on the driver's
+        connection (careplans.rawsql: this runs on every request): on SQLite in one read-only
+        transaction, on PostgreSQL as two autocommit statements (the user as of a moment later)."""
+        principal = None
+        with rawsql.read_only(self.alchemy.get_engine()) as cur:
+            found = _SESSION_ROW.first(cur, {"session_id": session_id[:255]})
+            row = SessionRow(*found) if found is not None else None
             if row is not None and now <= _aware(row.expires_at) and load_user:
                 user_id = self.deserialize_data(row.data).get("user_id")
-                user = get_active_user_row(conn, user_id) if user_id else None
+                user = _active_user(cur, user_id) if user_id else None
                 if user is not None:
-                    principal = Principal(id=user.id, role=user.role, name=user.display_name)
-            conn.rollback()
+                    principal = Principal(id=user[0], role=user[1], name=user[2])
         return row, principal
 
     def _write_due(self, row: Any, now: dt.datetime) -> bool:
@@ -186,7 +189,18 @@ class DatabaseSessionConfig(ServerSideSessionConfig):
 
     @property
     def middleware(self) -> DefineMiddleware:
-        return DefineMiddleware(SessionMiddleware, backend=self._backend_class(config=self))
+        return DefineMiddleware(LeanSessionMiddleware, backend=self._backend_class(config=self))
+
+
+class LeanSessionMiddleware(SessionMiddleware):
+    """Litestar's SessionMiddleware, minus building a subscripted generic (`ASGIConnection[...]`,
+    a typing call costing more than the rest of the method) on every request."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        connection: ASGIConnection = ASGIConnection(scope, receive=receive, send=send)
+        scope["session"] = await self.backend.load_from_connection(connection)
+        connection._connection_state.session_id = self.backend.get_session_id(connection)  # type: ignore[attr-defined]
+        await self.app(scope, receive, self.create_send_wrapper(connection))
 
 
 def start_session(connection: ASGIConnection, user: User) -> str:
@@ -204,18 +218,24 @@ def _aware(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=dt.timezone.utc)
 
 
-# Built once (building a statement costs more than running it on this path).
-_SESSION_ROW = select(UserSession.data, UserSession.expires_at).where(UserSession.session_id == bindparam("session_id"))
-_ACTIVE_USER = select(User.id, User.role, User.display_name).where(
-    User.id == bindparam("user_id", type_=User.__table__.c.id.type), User.is_active.is_(True))
+class SessionRow(NamedTuple):
+    data: bytes
+    expires_at: dt.datetime
 
 
-def get_active_user_row(conn: Any, user_id: str):
+# Built and compiled once (building a statement costs more than running it on this path).
+_SESSION_ROW = rawsql.Prepared(select(UserSession.data, UserSession.expires_at)
+                               .where(UserSession.session_id == bindparam("session_id")))
+_ACTIVE_USER = rawsql.Prepared(select(User.id, User.role, User.display_name).where(
+    User.id == bindparam("user_id", type_=User.__table__.c.id.type), User.is_active.is_(True)))
+
+
+def _active_user(cur: rawsql.Cursor, user_id: str) -> tuple[Any, ...] | None:
     try:
         uid = uuid.UUID(str(user_id))
     except ValueError:
         return None
-    return conn.execute(_ACTIVE_USER, {"user_id": uid}).first()
+    return _ACTIVE_USER.first(cur, {"user_id": uid})
 
 
 async def close_db_session(message: Message, scope: Scope) -> None:

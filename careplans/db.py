@@ -9,11 +9,13 @@ an error for the person saving.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
@@ -39,7 +41,11 @@ def engine_options(url: str) -> dict[str, Any]:
         # A pool as big as the thread pool a busy process uses: connections beyond the pool are
         # closed on return and reopened (PRAGMAs and all) on the next request.
         return {"connect_args": {"timeout": 30, "check_same_thread": False}, "pool_size": 40, "max_overflow": 20}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    # No pool_pre_ping: it costs a round trip on every checkout, several per request.
+    # configure_engine pings only a connection that sat idle (see PING_IDLE_SECONDS).
+    # pool_size: a busy process runs up to 40 threads; overflow connections are closed
+    # on return and opened again (a new PostgreSQL backend) on the next request.
+    return {"pool_size": 20, "max_overflow": 20}
 
 
 def prepare_sqlite_file(url: str) -> None:
@@ -64,12 +70,37 @@ def reads_inline(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+# A pooled PostgreSQL connection idle longer than this is pinged before it is lent out (a
+# restarted server or a dropped connection is found then, and replaced); one in steady use is not.
+PING_IDLE_SECONDS = 10.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["careplans_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("careplans_idle_since")
+        if since is None or time.monotonic() - since < PING_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # noqa: BLE001 - any failure: let the pool replace the connection
+            raise DisconnectionError() from exc
+
+
 def configure_engine(engine: Engine, *, immediate: bool = True) -> Engine:
     """Attach per-connection settings. Idempotent per engine.
 
     `immediate=False` leaves SQLite transactions deferred: for tools and tests that
     mostly read and must not hold the write lock while the app works."""
-    if engine.dialect.name != "sqlite" or getattr(engine, "_careplans_configured", False):
+    if getattr(engine, "_careplans_configured", False):
+        return engine
+    if engine.dialect.name != "sqlite":
+        _ping_when_idle(engine)
+        engine._careplans_configured = True  # type: ignore[attr-defined]
         return engine
 
     @event.listens_for(engine, "connect")

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
-from careplans import audit_batch, policy, queries
+from careplans import audit_batch, policy, queries, rawsql
 from careplans.db import READ_ONLY_OPTIONS
 from careplans.errors import NotFound
 from careplans.models import Agreement, CaseloadAssignment, Client, Plan, PrescribingDecision, User
@@ -82,14 +82,15 @@ _STATEMENTS_LOCK = threading.Lock()
 def revision_query(principal: Principal, purpose: policy.PlanPurpose = "read"):
     """The plan's revision as one row (plan id bound as :plan_id), if the principal's scope
     holds the plan (else no row). Building the statement costs more than running it, so it
-    is built once per principal and kept (bounded); SQLAlchemy caches its compiled form."""
+    is built and compiled once per principal and kept (bounded), and run on the driver's
+    connection (careplans.rawsql)."""
     key = (principal.role, principal.id, purpose)
     with _STATEMENTS_LOCK:
         stmt = _STATEMENTS.get(key)
         if stmt is not None:
             _STATEMENTS.move_to_end(key)
             return stmt
-    stmt = _revision_statement(principal, purpose)
+    stmt = rawsql.Prepared(_revision_statement(principal, purpose))
     with _STATEMENTS_LOCK:
         _STATEMENTS[key] = stmt
         while len(_STATEMENTS) > 1024:
@@ -132,24 +133,33 @@ def read_current(engine: Engine, principal: Principal, plan_id: str | uuid.UUID,
     """The current plan as this reader may see it, and the audit event to commit before answering."""
     pid = queries.parse_id(plan_id)
     vis, _ = queries.reader_of(principal)
-    options: dict[str, Any] = dict(READ_ONLY_OPTIONS)
-    if engine.dialect.name == "postgresql":
-        options["isolation_level"] = "REPEATABLE READ"  # the revision and the view from one snapshot
-    with engine.connect().execution_options(**options) as conn:
-        row = conn.execute(revision_query(principal), {"plan_id": pid}).first()
+    key = (pid, vis, str(principal.id))
+    postgres = engine.dialect.name == "postgresql"
+    # First the revision alone, on the driver's connection: on a cache hit that is the whole read.
+    with rawsql.read_only(engine) as cur:  # one statement: one snapshot
+        row = revision_query(principal).first(cur, {"plan_id": pid})
         if row is None:
             raise NotFound("There is no such plan.")
-        revision = tuple(row)
-        key = (pid, vis, str(principal.id))
-        view = cache.get(key, revision) if cache is not None else None
-        if view is None:
+        view = cache.get(key, row) if cache is not None else None
+    if view is None:
+        options: dict[str, Any] = dict(READ_ONLY_OPTIONS)
+        if postgres:
+            options["isolation_level"] = "REPEATABLE READ"  # the revision and the view from one snapshot
+        with engine.connect().execution_options(**options) as conn:
+            # Again, in the transaction the view is read in: the view is cached under the
+            # revision it was made from, never under one read a moment earlier.
+            row = conn.execute(revision_query(principal).statement, {"plan_id": pid}).first()
+            if row is None:
+                raise NotFound("There is no such plan.")
+            row = tuple(row)
             with Session(bind=conn, expire_on_commit=False) as db:
                 plan, version = queries.load_current(db, principal, pid)
                 snap = queries.agreement_snapshot(db, plan, version, queries.decisions_for_plan(db, plan.id))
                 view = present(snap, vis, str(principal.id))
-            if cache is not None:
-                cache.put(key, revision, view)
-        conn.rollback()
-    event = audit_batch.pending(queries.actor(principal), "plan.read", plan_id=pid, client_id=row.client_id,
-                                detail={"version": row.version})
+            conn.rollback()
+        if cache is not None:
+            cache.put(key, row, view)
+    client_id, version = row[0], row[1]
+    event = audit_batch.pending(queries.actor(principal), "plan.read", plan_id=pid, client_id=client_id,
+                                detail={"version": version})
     return view, event

@@ -1,0 +1,92 @@
+"""careplans.rawsql (the hot read statements on the driver's connection) and the pool's idle ping."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from sqlalchemy import bindparam, select, text
+
+from careplans import db as careplans_db, rawsql
+from careplans.db import make_engine
+from careplans.models import User
+
+
+STATEMENT = rawsql.Prepared(select(User.id, User.role, User.display_name, User.updated_at, User.is_active)
+                            .where(User.username == bindparam("username")))
+
+
+def test_prepared_rows_equal_sqlalchemy_rows(database_url, world):
+    engine = make_engine(database_url)
+    try:
+        username = world.username("keyworker_a")
+        with engine.connect() as conn:
+            expected = tuple(conn.execute(STATEMENT.statement, {"username": username}).one())
+        with rawsql.read_only(engine) as cur:
+            got = STATEMENT.first(cur, {"username": username})
+            missing = STATEMENT.first(cur, {"username": "nobody-at-all"})
+        assert got == expected  # same Python values: UUID, aware datetime, bool
+        assert isinstance(got[3], dt.datetime) and got[3].tzinfo is not None
+        assert missing is None
+        # A value is bound, never spliced into the SQL.
+        with rawsql.read_only(engine) as cur:
+            assert STATEMENT.first(cur, {"username": "x' OR '1'='1"}) is None
+    finally:
+        engine.dispose()
+
+
+def test_event_loop_connection_is_held_and_given_back_on_dispose(tmp_path):
+    url = f"sqlite:///{tmp_path / 'held.db'}"
+    careplans_db.upgrade(url)
+    engine = make_engine(url)
+
+    async def two_reads() -> None:
+        for _ in range(2):
+            with rawsql.read_only(engine) as cur:
+                cur.cursor.execute("SELECT 1")
+        assert engine.pool.checkedout() == 1  # one connection, kept for the loop's reads
+
+    asyncio.run(two_reads())
+    with rawsql.read_only(engine) as cur:  # off the loop: borrowed and returned
+        cur.cursor.execute("SELECT 1")
+    assert engine.pool.checkedout() == 1
+    engine.dispose()
+    assert engine.pool.checkedout() == 0
+
+
+def test_postgres_connection_dropped_while_idle_is_replaced(database_url, monkeypatch):
+    if careplans_db.is_sqlite(database_url):
+        pytest.skip("PostgreSQL only: pinging idle pooled connections")
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as conn:
+            first_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        # The pool's only connection is back in the pool: end it on the server.
+        killer = make_engine(database_url)
+        with killer.begin() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first_pid})
+        killer.dispose()
+        monkeypatch.setattr(careplans_db, "PING_IDLE_SECONDS", 0.0)  # it has been idle "long enough"
+        with engine.connect() as conn:
+            second_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        assert second_pid != first_pid
+    finally:
+        engine.dispose()
+
+
+def test_driver_errors_are_sqlalchemy_errors(tmp_path):
+    """A database that is away or busy must reach the app's 503 handler, as through SQLAlchemy."""
+    from sqlalchemy import Column, Integer, MetaData, Table
+    from sqlalchemy.exc import OperationalError
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    engine = make_engine(url)
+    missing = Table("not_there", MetaData(), Column("id", Integer))
+    statement = rawsql.Prepared(select(missing.c.id).where(missing.c.id == bindparam("id")))
+    try:
+        with pytest.raises(OperationalError):
+            with rawsql.read_only(engine) as cur:
+                statement.first(cur, {"id": 1})
+    finally:
+        engine.dispose()
