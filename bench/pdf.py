@@ -112,8 +112,8 @@ def main() -> None:
         # 2. cached download against the trivial route
         cached_url = base + f"/api/plans/{plan_id}/pdf?audience=gp"
         client.get(cached_url).raise_for_status()
-        hello = wrk(base + "/health/live")
-        cached = wrk(cached_url, cookie)
+        hello = wrk(base + "/health/live").rps
+        cached = wrk(cached_url, {"Cookie": cookie}).rps
 
         # 3. JSON p99 idle, then while 8 PDFs render
         json_url = base + f"/api/plans/{plan_id}"
