@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import bindparam, select, text
@@ -36,6 +37,25 @@ def test_prepared_rows_equal_sqlalchemy_rows(database_url, world):
         engine.dispose()
 
 
+def _in_a_fresh_thread(fn) -> None:
+    """Run fn in a thread of its own, re-raising what it raised. The browser tests' sync
+    Playwright leaves an event loop marked running in the main thread, and this test must
+    know whether it is on a loop or not."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            fn()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=target)
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+
+
 def test_event_loop_connection_is_held_and_given_back_on_dispose(tmp_path):
     url = f"sqlite:///{tmp_path / 'held.db'}"
     careplans_db.upgrade(url)
@@ -47,12 +67,15 @@ def test_event_loop_connection_is_held_and_given_back_on_dispose(tmp_path):
                 cur.cursor.execute("SELECT 1")
         assert engine.pool.checkedout() == 1  # one connection, kept for the loop's reads
 
-    asyncio.run(two_reads())
-    with rawsql.read_only(engine) as cur:  # off the loop: borrowed and returned
-        cur.cursor.execute("SELECT 1")
-    assert engine.pool.checkedout() == 1
-    engine.dispose()
-    assert engine.pool.checkedout() == 0
+    def body() -> None:
+        asyncio.run(two_reads())
+        with rawsql.read_only(engine) as cur:  # off the loop: borrowed and returned
+            cur.cursor.execute("SELECT 1")
+        assert engine.pool.checkedout() == 1
+        engine.dispose()
+        assert engine.pool.checkedout() == 0
+
+    _in_a_fresh_thread(body)
 
 
 def test_postgres_connection_dropped_while_idle_is_replaced(database_url, monkeypatch):
