@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 
@@ -32,6 +33,17 @@ class InvalidInput(DomainError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.errors = [{"field": field, "message": message}]
+
+
+def date_or_refuse(value: Any, field: str, message: str) -> dt.date:
+    """A date given as a date or an ISO string (YYYY-MM-DD), or InvalidInput(field, message).
+    Each caller applies its own bounds after."""
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise InvalidInput(field, message) from exc
 
 
 class AuditUnavailable(DomainError):

@@ -18,7 +18,7 @@ from careplans import audit
 from careplans import plan_document as doc
 from careplans.catalogue import Option, load_frequencies, load_options, load_supervision_modes, option_by_code
 from careplans.commands import ChangeResult, change_plan
-from careplans.errors import InvalidInput
+from careplans.errors import InvalidInput, date_or_refuse
 from careplans.models import ChoiceEntry, utcnow
 from careplans.policy import Principal
 from careplans.present import ChoiceList, ChoiceResult, choice_list, choice_result
@@ -81,13 +81,7 @@ def vocabularies() -> dict[str, Any]:
 # --- the ledger ---------------------------------------------------------------------------
 
 def _discussed_on(value: Any) -> dt.date:
-    if isinstance(value, dt.date):
-        day = value
-    else:
-        try:
-            day = dt.date.fromisoformat(str(value))
-        except ValueError as exc:
-            raise InvalidInput("discussed_on", "Give the date of the conversation, for example 2026-03-01.") from exc
+    day = date_or_refuse(value, "discussed_on", "Give the date of the conversation, for example 2026-03-01.")
     # A day's grace for time zones; a conversation cannot be recorded before it happens.
     if day > utcnow().date() + dt.timedelta(days=1):
         raise InvalidInput("discussed_on", "The date of the conversation cannot be in the future.")

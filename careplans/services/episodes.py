@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careplans import audit, policy
-from careplans.errors import InvalidInput, NotFound
+from careplans.errors import InvalidInput, NotFound, date_or_refuse
 from careplans.models import Client, Intervention, Plan
 from careplans.policy import Principal
 from careplans.queries import actor
@@ -38,13 +38,7 @@ def _id(value: Any, what: str) -> uuid.UUID:
 def _date(value: Any, field: str, today: dt.date) -> dt.date | None:
     if value in (None, ""):
         return None
-    if isinstance(value, dt.date):
-        day = value
-    else:
-        try:
-            day = dt.date.fromisoformat(str(value))
-        except ValueError as exc:
-            raise InvalidInput(field, "Give a date such as 2026-04-01.") from exc
+    day = date_or_refuse(value, field, "Give a date such as 2026-04-01.")
     if day > today:
         raise InvalidInput(field, "This date is in the future.")
     if day < dt.date(1990, 1, 1):
