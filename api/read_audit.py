@@ -8,7 +8,6 @@ only after the row has committed; if the batch failed, `AuditUnavailable` answer
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Callable, TypeVar
 
 from anyio import to_thread
@@ -47,4 +46,4 @@ async def read_only(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
 async def audited(request: Request, event: Pending) -> int:
     """Wait until this read's audit row is committed (its sequence number)."""
     committer: GroupCommitter = request.app.state.audit_committer
-    return await asyncio.wrap_future(committer.submit(event))
+    return await committer.submit_async(event)

@@ -52,6 +52,7 @@ from careplans.services.accounts import get_active_user
 ROTATE_KEY = "careplans.new_session_id"
 LOADED_KEY = "careplans.session_loaded"  # the session bytes as read, to skip writing them back unchanged
 PRINCIPAL_KEY = "careplans.principal"  # the user, loaded with the session in the same read
+TOUCHED_KEY = "careplans.session_touched"  # this request moved the stored session's expiry on
 # The stored session's expiry is moved on at most once in this many seconds, not on
 # every request: a read writes nothing but its audit row. The idle timeout is then
 # between max_age - SESSION_TOUCH_SECONDS and max_age.
@@ -67,7 +68,8 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
     - the session row and its user are read together, on the driver's connection and in
       one thread hop (none on SQLite) (`load_from_connection`); the user is not loaded again;
     - the row's expiry is written at most once every SESSION_TOUCH_SECONDS (`_get_sync`),
-      and unchanged session data is never written back (`store_in_message`).
+      and unchanged session data is never written back (`store_in_message`); the cookie
+      is sent again only then, so the browser's copy expires with the row.
     """
 
     def _touch_due(self, expires_at: dt.datetime, now: dt.datetime) -> bool:
@@ -76,23 +78,27 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
         return expires_at - now < max_age - touch
 
     def _get_sync(self, session_id: str) -> bytes | None:  # type: ignore[override]
-        data, _ = self._load_sync(session_id, load_user=False)
+        data, _, _ = self._load_sync(session_id, load_user=False)
         return data
 
-    def _load_sync(self, session_id: str, *, load_user: bool = True) -> tuple[bytes | None, Principal | None]:
-        """The session's data and its active user, read without taking a write lock.
-        Expired rows are deleted; the expiry is moved on only when a touch is due."""
+    def _load_sync(self, session_id: str, *, load_user: bool = True) -> tuple[bytes | None, Principal | None, bool]:
+        """The session's data, its active user and whether its expiry was moved on, read without
+        taking a write lock. Expired rows are deleted; the expiry is moved on only when a touch is due."""
         now = dt.datetime.now(dt.timezone.utc)
         row, principal = self._read_sync(session_id, now, load_user=load_user)
-        live = self._settle_sync(session_id, row, now) if row is not None else False
-        return (row.data, principal) if live else (None, None)
+        if row is None:
+            return None, None, False
+        due = self._write_due(row, now)
+        live = self._settle_sync(session_id, row, now) if due else True
+        return (row.data, principal, due) if live else (None, None, False)
 
     def _read_sync(self, session_id: str, now: dt.datetime, *, load_user: bool = True) -> tuple[Any, Principal | None]:
         """(the stored row or None, its active user when the row is live), read on the driver's
-        connection (careplans.rawsql: this runs on every request): on SQLite in one read-only
-        transaction, on PostgreSQL as two autocommit statements (the user as of a moment later)."""
+        connection (careplans.rawsql: this runs on every request) as two statements, each its
+        own snapshot (the user as of a moment later: an account deactivated in between is
+        refused, as it should be)."""
         principal = None
-        with rawsql.read_only(self.alchemy.get_engine()) as cur:
+        with rawsql.read_only(self.alchemy.get_engine(), snapshot=False) as cur:
             found = _SESSION_ROW.first(cur, {"session_id": session_id[:255]})
             row = SessionRow(*found) if found is not None else None
             if row is not None and now <= _aware(row.expires_at) and load_user:
@@ -128,15 +134,17 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
             # The read on the event loop (SQLite: no lock to wait for); a due write in a thread.
             now = dt.datetime.now(dt.timezone.utc)
             row, principal = self._read_sync(session_id, now)
-            live = row is not None and (not self._write_due(row, now)
-                                        or await async_(self._settle_sync)(session_id, row, now))
+            touched = row is not None and self._write_due(row, now)
+            live = row is not None and (not touched or await async_(self._settle_sync)(session_id, row, now))
             data = row.data if live else None
         else:
-            data, principal = await async_(self._load_sync)(session_id)
+            data, principal, touched = await async_(self._load_sync)(session_id)
         if data is None:
             return {}
         connection.scope[LOADED_KEY] = data  # type: ignore[literal-required]
         connection.scope[PRINCIPAL_KEY] = principal  # type: ignore[literal-required]
+        if touched:
+            connection.scope[TOUCHED_KEY] = True  # type: ignore[literal-required]
         return self.deserialize_data(data)
 
     def get_session_id(self, connection: ASGIConnection) -> str:
@@ -161,7 +169,11 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
         elif (isinstance(scope_session, dict) and connection.scope.get(LOADED_KEY) is not None  # type: ignore[misc]
               and self.serialize_data(scope_session, connection.scope) == connection.scope[LOADED_KEY]):  # type: ignore[literal-required]
             # Unchanged since it was read (and touched then if a touch was due): no write.
-            # The cookie is sent again so the browser's copy lives as long as the row.
+            # The cookie is sent again only when the row's expiry was moved on, so the
+            # browser's copy lives as long as the row; otherwise nothing to send (building
+            # a Set-Cookie header costs more than the rest of this method).
+            if not connection.scope.get(TOUCHED_KEY):  # type: ignore[misc]
+                return
             from litestar.datastructures import MutableScopeHeaders
             from litestar.utils.dataclass import extract_dataclass_items
 

@@ -18,6 +18,7 @@ the batches, and several processes each with their own committer likewise.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import queue
@@ -29,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 
+from careplans import rawsql
 from careplans.audit import Actor, event_hash
 from careplans.errors import AuditUnavailable
 from careplans.models import AuditEvent, AuditHead, utcnow
@@ -77,6 +79,17 @@ class GroupCommitter:
         fut: Future[int] = Future()
         self._ensure_running()
         self._queue.put((event, fut))
+        return fut
+
+    def submit_async(self, event: Pending) -> asyncio.Future[int]:
+        """Queue one event from a coroutine; await the result for its sequence number.
+
+        The writer resolves a whole batch's futures with ONE call into the event loop
+        (`call_soon_threadsafe`), not one wake-up per event."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[int] = loop.create_future()
+        self._ensure_running()
+        self._queue.put((event, (loop, fut)))
         return fut
 
     def record(self, event: Pending, timeout: float | None = 60) -> int:
@@ -136,32 +149,59 @@ class GroupCommitter:
             if stop:
                 return
 
-    def _commit(self, batch: list[tuple[Pending, Future[int]]]) -> None:
-        live = [(ev, fut) for ev, fut in batch if fut.set_running_or_notify_cancel()]
+    def _commit(self, batch: list[tuple[Pending, Any]]) -> None:
+        live = [(ev, w) for ev, w in batch if not isinstance(w, Future) or w.set_running_or_notify_cancel()]
         if not live:
             return
         try:
-            seqs = append_events(self.engine, [ev for ev, _ in live])
+            seqs: list[int] | None = append_events(self.engine, [ev for ev, _ in live])
         except Exception as exc:  # noqa: BLE001 - every waiting request must hear of it
             log.warning("audit batch of %d not recorded: %s", len(live), type(exc).__name__)
-            for _, fut in live:
-                fut.set_exception(AuditUnavailable())
-            return
-        self.batches += 1
-        for (_, fut), seq in zip(live, seqs):
+            seqs = None
+        else:
+            self.batches += 1
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int | None]]] = {}
+        for i, (_, waiter) in enumerate(live):
+            seq = seqs[i] if seqs is not None else None
+            if isinstance(waiter, Future):
+                if seq is None:
+                    waiter.set_exception(AuditUnavailable())
+                else:
+                    waiter.set_result(seq)
+            else:
+                by_loop.setdefault(waiter[0], []).append((waiter[1], seq))
+        for loop, items in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, items)
+            except RuntimeError:  # that loop has closed: nobody is waiting any more
+                pass
+
+
+def _settle(items: list[tuple[asyncio.Future[int], int | None]]) -> None:
+    """On the waiters' event loop: resolve a batch's futures (None: the batch failed)."""
+    for fut, seq in items:
+        if fut.done():  # the request was cancelled (client went away)
+            continue
+        if seq is None:
+            fut.set_exception(AuditUnavailable())
+        else:
             fut.set_result(seq)
 
 
-# Built once: constructing a statement costs more than running it.
-_LOCK_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-_INSERT = insert(AuditEvent)
-_MOVE_HEAD = update(AuditHead).where(AuditHead.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+# Built and compiled once; run on the driver's connection (careplans.rawsql): this writer
+# runs for every read, and SQLAlchemy's per-statement work would cost more than SQLite's.
+_LOCK_HEAD = rawsql.Prepared(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update())
+_COLUMNS = ("seq", "at", "actor_id", "actor_role", "action", "plan_id", "client_id", "detail", "prev_hash", "hash")
+_INSERT = rawsql.Prepared(insert(AuditEvent).values({c: bindparam(c) for c in _COLUMNS}))
+_MOVE_HEAD = rawsql.Prepared(update(AuditHead).where(AuditHead.id == 1)
+                             .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
 
 
 def append_events(engine: Engine, events: list[Pending]) -> list[int]:
-    """Append events to the chain in order, in one transaction holding the head lock."""
-    with engine.begin() as conn:
-        seq, prev = conn.execute(_LOCK_HEAD).one()
+    """Append events to the chain in order, in one transaction holding the head lock
+    (BEGIN IMMEDIATE on SQLite, SELECT ... FOR UPDATE on PostgreSQL, as `audit.record`)."""
+    with rawsql.write(engine) as cur:
+        seq, prev = _LOCK_HEAD.first(cur, {})
         rows, seqs = [], []
         for ev in events:
             seq += 1
@@ -173,6 +213,6 @@ def append_events(engine: Engine, events: list[Pending]) -> list[int]:
                          "detail": ev.detail, "prev_hash": prev, "hash": digest})
             seqs.append(seq)
             prev = digest
-        conn.execute(_INSERT, rows)
-        conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+        _INSERT.executemany(cur, rows)
+        _MOVE_HEAD.execute(cur, {"new_seq": seq, "new_hash": prev})
     return seqs

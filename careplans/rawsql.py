@@ -33,7 +33,8 @@ from sqlalchemy.exc import DBAPIError
 
 
 class Prepared:
-    """A Core SELECT compiled once per dialect, run on a DB-API cursor."""
+    """A Core statement compiled once per dialect, run on a DB-API cursor: `first` for a
+    SELECT's first row, `execute` and `executemany` for writes (inside `write`)."""
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
@@ -46,33 +47,54 @@ class Prepared:
             return found
         compiled = self.statement.compile(dialect=dialect)
         binds = {name: b.type._cached_bind_processor(dialect) for name, b in compiled.binds.items()}
-        results = [col.type._cached_result_processor(dialect, None) for col in self.statement.selected_columns]
+        selected = list(self.statement.selected_columns) if getattr(self.statement, "is_select", False) else []
+        results = [col.type._cached_result_processor(dialect, None) for col in selected]
         order = list(compiled.positiontup) if compiled.positional else None
-        names = [col.key for col in self.statement.selected_columns]
+        names = [col.key for col in selected]
         found = (compiled, binds, results, order, names)
         with self._lock:
             self._compiled[dialect.name] = found
         return found
 
-    def first(self, cur: "Cursor", params: dict[str, Any]) -> tuple[Any, ...] | None:
-        compiled, binds, results, order, _ = self._for(cur.dialect)
+    @staticmethod
+    def _args(found: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        compiled, binds, _, order, _ = found
         values = compiled.construct_params(params)
         for name, process in binds.items():
             if process is not None and name in values:
                 values[name] = process(values[name])
-        args: Any = tuple(values[n] for n in order) if order is not None else values
-        sql = compiled.string
-        if cur.engine.dispatch.before_cursor_execute:
-            for listener in cur.engine.dispatch.before_cursor_execute:
-                listener(None, cur.cursor, sql, args, None, False)
-        try:
-            cur.cursor.execute(sql, args)
-            row = cur.cursor.fetchone()
-        except cur.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(cur.engine, sql, args, exc) from exc
+        return tuple(values[n] for n in order) if order is not None else values
+
+    def first(self, cur: "Cursor", params: dict[str, Any]) -> tuple[Any, ...] | None:
+        found = self._for(cur.dialect)
+        row = _run(cur, found[0].string, self._args(found, params), fetch=True)
         if row is None:
             return None
-        return tuple(value if process is None else process(value) for process, value in zip(results, row))
+        return tuple(value if process is None else process(value) for process, value in zip(found[2], row))
+
+    def execute(self, cur: "Cursor", params: dict[str, Any]) -> None:
+        found = self._for(cur.dialect)
+        _run(cur, found[0].string, self._args(found, params))
+
+    def executemany(self, cur: "Cursor", rows: list[dict[str, Any]]) -> None:
+        found = self._for(cur.dialect)
+        _run(cur, found[0].string, [self._args(found, row) for row in rows], many=True)
+
+
+def _run(cur: "Cursor", sql: str, args: Any, *, fetch: bool = False, many: bool = False) -> Any:
+    """Run one statement, telling the engine's `before_cursor_execute` listeners first and
+    raising the driver's errors as SQLAlchemy's."""
+    if cur.engine.dispatch.before_cursor_execute:
+        for listener in cur.engine.dispatch.before_cursor_execute:
+            listener(None, cur.cursor, sql, args, None, many)
+    try:
+        if many:
+            cur.cursor.executemany(sql, args)
+            return None
+        cur.cursor.execute(sql, args)
+        return cur.cursor.fetchone() if fetch else None
+    except cur.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(cur.engine, sql, args, exc) from exc
 
 
 def _wrapped(engine: Engine, sql: str, args: Any, exc: Exception) -> Exception:
@@ -136,8 +158,12 @@ def _release(engine: Engine) -> None:
 
 
 @contextmanager
-def read_only(engine: Engine) -> Iterator[Cursor]:
+def read_only(engine: Engine, *, snapshot: bool = True) -> Iterator[Cursor]:
     """One DB-API connection in a read-only transaction, rolled back at the end.
+
+    `snapshot=False`: each statement is its own transaction (SQLite's autocommit, as
+    PostgreSQL's here always is), saving BEGIN and ROLLBACK where a block runs a single
+    statement or needs no common snapshot.
 
     On SQLite the event loop's thread keeps one pooled connection checked out for these
     reads (they run there one at a time, never awaiting inside), saving the pool's checkout and
@@ -169,11 +195,13 @@ def read_only(engine: Engine) -> Iterator[Cursor]:
         try:
             cursor = raw.cursor()
             try:
-                cursor.execute("BEGIN")  # deferred: a read snapshot, no write lock
+                if snapshot:
+                    cursor.execute("BEGIN")  # deferred: a read snapshot, no write lock
                 yield Cursor(engine, cursor)
             finally:
                 cursor.close()
-                raw.driver_connection.rollback()
+                if snapshot:
+                    raw.driver_connection.rollback()
         finally:
             raw.close()
         return
@@ -186,7 +214,8 @@ def read_only(engine: Engine) -> Iterator[Cursor]:
     driver = raw.driver_connection
     try:
         cursor = driver.cursor()
-        cursor.execute("BEGIN")  # deferred: a read snapshot, no write lock
+        if snapshot:
+            cursor.execute("BEGIN")  # deferred: a read snapshot, no write lock
     except Exception as exc:
         _drop(held, registry, raw)
         if isinstance(exc, engine.dialect.loaded_dbapi.Error):
@@ -196,8 +225,9 @@ def read_only(engine: Engine) -> Iterator[Cursor]:
         yield Cursor(engine, cursor)
     finally:
         try:
-            cursor.close()
-            driver.rollback()
+            cursor.close()  # resets its statement: no read stays open
+            if snapshot:
+                driver.rollback()
         except Exception:
             _drop(held, registry, raw)
             raise
@@ -211,3 +241,36 @@ def _drop(held: _Held, registry: list[Any], raw: Any) -> None:
             registry.remove(raw)
     with contextlib.suppress(Exception):
         raw.invalidate()
+
+
+@contextmanager
+def write(engine: Engine) -> Iterator[Cursor]:
+    """One pooled DB-API connection in a write transaction, committed at the end (rolled back
+    if the block raises). SQLite: BEGIN IMMEDIATE (the write lock first, as every write here
+    takes it); PostgreSQL: the driver's own transaction."""
+    raw = _connect(engine)
+    driver = raw.driver_connection
+    sqlite = engine.dialect.name == "sqlite"
+    cursor = None
+    try:
+        cursor = driver.cursor()
+        if sqlite:
+            _run(Cursor(engine, cursor), "BEGIN IMMEDIATE", ())
+        yield Cursor(engine, cursor)
+        try:
+            driver.commit()
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(engine, "COMMIT", (), exc) from exc
+    except BaseException:
+        try:
+            driver.rollback()
+        except Exception:  # noqa: BLE001 - the connection is broken: never back to the pool
+            raw.invalidate()
+            raw = None
+        raise
+    finally:
+        if cursor is not None:
+            with contextlib.suppress(Exception):
+                cursor.close()
+        if raw is not None:
+            raw.close()

@@ -136,7 +136,7 @@ def read_current(engine: Engine, principal: Principal, plan_id: str | uuid.UUID,
     key = (pid, vis, str(principal.id))
     postgres = engine.dialect.name == "postgresql"
     # First the revision alone, on the driver's connection: on a cache hit that is the whole read.
-    with rawsql.read_only(engine) as cur:  # one statement: one snapshot
+    with rawsql.read_only(engine, snapshot=False) as cur:  # one statement: one snapshot
         row = revision_query(principal).first(cur, {"plan_id": pid})
         if row is None:
             raise NotFound("There is no such plan.")

@@ -50,7 +50,8 @@ def test_second_read_writes_no_session_and_only_its_audit_row(app, world, as_):
     with statements(app.state.engine) as sql:
         r = kw.get(f"/api/plans/{plan_id}")
     assert r.status_code == 200
-    assert "careplans_session" in r.headers.get("set-cookie", "")  # the cookie is still renewed
+    # Nothing moved on, so no cookie either: the browser's copy already expires with the row.
+    assert "careplans_session" not in r.headers.get("set-cookie", "")
     tables = written_tables(sql)
     assert "user_sessions" not in tables, sql
     assert set(tables) <= {"audit_events", "audit_head"}, tables
@@ -72,11 +73,17 @@ def test_session_touched_once_the_window_has_passed(app, world, as_, db):
     db.execute(update(UserSession).values(expires_at=utcnow() + dt.timedelta(minutes=20)))
     db.commit()
     with statements(app.state.engine) as sql:
-        assert kw.get(f"/api/plans/{plan_id}").status_code == 200
+        r = kw.get(f"/api/plans/{plan_id}")
+    assert r.status_code == 200
     assert written_tables(sql).count("user_sessions") == 1
+    # The row's expiry moved on, and the cookie with it (same lifetime, sent again).
+    renewed = [c for c in r.headers.get_list("set-cookie") if c.startswith("careplans_session=")]
+    assert len(renewed) == 1 and "Max-Age=" in renewed[0], renewed
     with statements(app.state.engine) as sql:
-        assert kw.get(f"/api/plans/{plan_id}").status_code == 200
+        r = kw.get(f"/api/plans/{plan_id}")
+    assert r.status_code == 200
     assert "user_sessions" not in written_tables(sql)
+    assert "careplans_session" not in r.headers.get("set-cookie", "")
 
 
 def test_expired_session_is_refused(app, world, as_, db):
