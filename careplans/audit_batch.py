@@ -62,7 +62,8 @@ _STOP = object()
 class GroupCommitter:
     """One writer thread per process appending queued audit events in batches."""
 
-    def __init__(self, engine: Engine, *, max_batch: int = 256, linger: float = 0.0) -> None:
+    def __init__(self, engine: Engine, *, max_batch: int = 256, linger: float = 0.0,
+                 inline: bool | None = None) -> None:
         self.engine = engine
         self.max_batch = max_batch
         self.linger = linger
@@ -71,6 +72,10 @@ class GroupCommitter:
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
         self.batches = 0  # committed batches, for tests and the bench
+        # SQLite: reads' events are committed on their event loop (see submit_async);
+        # `inline=False` sends every batch through the writer thread.
+        self.inline = engine.dialect.name == "sqlite" if inline is None else inline
+        self._inline: dict[asyncio.AbstractEventLoop, list[tuple[Pending, asyncio.Future[int]]]] = {}
 
     # --- the callers' side -------------------------------------------------------------------
 
@@ -84,13 +89,42 @@ class GroupCommitter:
     def submit_async(self, event: Pending) -> asyncio.Future[int]:
         """Queue one event from a coroutine; await the result for its sequence number.
 
-        The writer resolves a whole batch's futures with ONE call into the event loop
-        (`call_soon_threadsafe`), not one wake-up per event."""
+        SQLite: the events queued during one turn of the event loop are committed in one
+        batch on the loop itself, at the start of its next turn (`_flush_inline`): no
+        thread, no hand-over of the GIL per statement. If a write holds SQLite's lock
+        then, that batch goes to the writer thread, which waits for it.
+        Elsewhere (PostgreSQL, over the network): the writer thread, which resolves a
+        whole batch's futures with ONE call into the event loop, not one wake-up per event."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[int] = loop.create_future()
+        if self.inline:
+            waiting = self._inline.get(loop)
+            if waiting is None:
+                waiting = self._inline[loop] = []
+                loop.call_soon(self._flush_inline, loop)
+            waiting.append((event, fut))
+            return fut
         self._ensure_running()
         self._queue.put((event, (loop, fut)))
         return fut
+
+    def _flush_inline(self, loop: asyncio.AbstractEventLoop) -> None:
+        waiting = self._inline.pop(loop, [])
+        if not waiting:
+            return
+        try:
+            seqs = append_events_inline(self.engine, [ev for ev, _ in waiting])
+        except rawsql.Busy:
+            self._ensure_running()
+            for ev, fut in waiting:
+                self._queue.put((ev, (loop, fut)))
+            return
+        except Exception as exc:  # noqa: BLE001 - every waiting request must hear of it
+            log.warning("audit batch of %d not recorded: %s", len(waiting), type(exc).__name__)
+            _settle([(fut, None) for _, fut in waiting])
+            return
+        self.batches += 1
+        _settle([(fut, seq) for (_, fut), seq in zip(waiting, seqs)])
 
     def record(self, event: Pending, timeout: float | None = 60) -> int:
         """Queue one event and wait for its commit (for synchronous callers)."""
@@ -201,18 +235,29 @@ def append_events(engine: Engine, events: list[Pending]) -> list[int]:
     """Append events to the chain in order, in one transaction holding the head lock
     (BEGIN IMMEDIATE on SQLite, SELECT ... FOR UPDATE on PostgreSQL, as `audit.record`)."""
     with rawsql.write(engine) as cur:
-        seq, prev = _LOCK_HEAD.first(cur, {})
-        rows, seqs = [], []
-        for ev in events:
-            seq += 1
-            at = utcnow()
-            digest = event_hash(prev, seq, at, ev.actor.id, ev.actor.role, ev.action, ev.plan_id, ev.client_id,
-                                ev.detail)
-            rows.append({"seq": seq, "at": at, "actor_id": ev.actor.id, "actor_role": ev.actor.role,
-                         "action": ev.action, "plan_id": ev.plan_id, "client_id": ev.client_id,
-                         "detail": ev.detail, "prev_hash": prev, "hash": digest})
-            seqs.append(seq)
-            prev = digest
-        _INSERT.executemany(cur, rows)
-        _MOVE_HEAD.execute(cur, {"new_seq": seq, "new_hash": prev})
+        return _append(cur, events)
+
+
+def append_events_inline(engine: Engine, events: list[Pending]) -> list[int]:
+    """As append_events, on an event loop without waiting: `rawsql.Busy` if SQLite's write
+    lock is held elsewhere (nothing written then)."""
+    with rawsql.write_inline(engine) as cur:
+        return _append(cur, events)
+
+
+def _append(cur: rawsql.Cursor, events: list[Pending]) -> list[int]:
+    seq, prev = _LOCK_HEAD.first(cur, {})
+    rows, seqs = [], []
+    for ev in events:
+        seq += 1
+        at = utcnow()
+        digest = event_hash(prev, seq, at, ev.actor.id, ev.actor.role, ev.action, ev.plan_id, ev.client_id,
+                            ev.detail)
+        rows.append({"seq": seq, "at": at, "actor_id": ev.actor.id, "actor_role": ev.actor.role,
+                     "action": ev.action, "plan_id": ev.plan_id, "client_id": ev.client_id,
+                     "detail": ev.detail, "prev_hash": prev, "hash": digest})
+        seqs.append(seq)
+        prev = digest
+    _INSERT.executemany(cur, rows)
+    _MOVE_HEAD.execute(cur, {"new_seq": seq, "new_hash": prev})
     return seqs

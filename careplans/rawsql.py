@@ -123,11 +123,14 @@ class _Held(threading.local):
     def __init__(self) -> None:
         self.raw: Any = None
         self.pid = 0
+        self.writer: Any = None  # for write_inline: busy_timeout 0
+        self.writer_pid = 0
 
 
 _HELD: dict[tuple[int, int], tuple[Engine, _Held, list[Any]]] = {}
 _HELD_LOCK = threading.Lock()
-MAX_HELD = 4  # event loop threads holding one each (a test client's loop runs in its own thread)
+# Event loop threads holding a reader and a writer each (a test client's loop runs in its own thread).
+MAX_HELD = 8
 
 
 def _held_for(engine: Engine) -> tuple[_Held, list[Any]]:
@@ -153,7 +156,7 @@ def _release(engine: Engine) -> None:
         return
     for raw in found[2]:
         with contextlib.suppress(Exception):
-            raw.close()
+            raw.invalidate()  # closed for good: a writer's busy_timeout must not reach the pool
     found[2].clear()
 
 
@@ -233,14 +236,76 @@ def read_only(engine: Engine, *, snapshot: bool = True) -> Iterator[Cursor]:
             raise
 
 
-def _drop(held: _Held, registry: list[Any], raw: Any) -> None:
-    """A held connection that failed: never reused, its pool slot freed."""
-    held.raw = None
+class Busy(Exception):
+    """SQLite's write lock is held by another connection right now (write_inline does not wait)."""
+
+
+@contextmanager
+def write_inline(engine: Engine) -> Iterator[Cursor]:
+    """A write transaction that never waits, for a short write on an event loop (SQLite only).
+
+    The loop's thread keeps its own writer connection (busy_timeout 0, checked out like the
+    inline reader's). If the write lock is free, BEGIN IMMEDIATE takes it at once and the
+    block runs and commits: in WAL mode with synchronous=NORMAL a small commit is a short
+    write(2), no fsync, so the loop is blocked for well under a millisecond. If another
+    connection holds the lock (a write in a thread), `Busy` is raised before anything
+    ran: the caller does it the waiting way, in a thread."""
+    if engine.dialect.name != "sqlite" or asyncio._get_running_loop() is None:
+        raise Busy()
+    held, registry = _held_for(engine)
+    raw = held.writer if held.writer_pid == os.getpid() else None
+    if raw is None:
+        if len(registry) >= MAX_HELD:
+            raise Busy()
+        raw = _connect(engine)
+        raw.driver_connection.execute("PRAGMA busy_timeout=0")
+        with _HELD_LOCK:
+            registry.append(raw)
+        held.writer, held.writer_pid = raw, os.getpid()
+    driver = raw.driver_connection
+    cursor = driver.cursor()
+    try:
+        _run(Cursor(engine, cursor), "BEGIN IMMEDIATE", ())
+    except DBAPIError as exc:
+        cursor.close()
+        if getattr(exc.orig, "sqlite_errorcode", None) == 5:  # SQLITE_BUSY
+            raise Busy() from exc
+        _drop_writer(held, registry, raw)
+        raise
+    try:
+        yield Cursor(engine, cursor)
+        try:
+            driver.commit()
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(engine, "COMMIT", (), exc) from exc
+    except BaseException:
+        try:
+            driver.rollback()
+        except Exception:  # noqa: BLE001
+            _drop_writer(held, registry, raw)
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            cursor.close()
+
+
+def _drop_writer(held: _Held, registry: list[Any], raw: Any) -> None:
+    held.writer = None
+    _forget(registry, raw)
+
+
+def _forget(registry: list[Any], raw: Any) -> None:
     with _HELD_LOCK:
         if raw in registry:
             registry.remove(raw)
     with contextlib.suppress(Exception):
         raw.invalidate()
+
+
+def _drop(held: _Held, registry: list[Any], raw: Any) -> None:
+    """A held connection that failed: never reused, its pool slot freed."""
+    held.raw = None
+    _forget(registry, raw)
 
 
 @contextmanager

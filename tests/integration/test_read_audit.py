@@ -70,6 +70,38 @@ def test_concurrent_reads_and_writes_keep_one_verified_chain(app, world, as_, db
     assert result.ok, result.as_dict()
 
 
+def test_sqlite_read_waits_for_a_held_write_lock_then_answers_with_its_row(app, world, as_, db, database_url):
+    """On SQLite the batch is committed on the event loop without waiting for the lock; when a
+    write holds it, the batch goes to the writer thread, and the answer waits for its row."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite only: PostgreSQL's batches always go through the writer thread")
+    kw = as_("keyworker_a")
+    plan_id = world.plan_ids["a"]
+    assert kw.get(f"/api/plans/{plan_id}").status_code == 200
+    before = reads_of(db, plan_id)
+    blocker = make_engine(database_url)
+    raw = blocker.raw_connection()
+    result: dict = {}
+    try:
+        raw.driver_connection.execute("BEGIN IMMEDIATE")  # as a write in progress elsewhere
+        reader = threading.Thread(target=lambda: result.update(r=kw.get(f"/api/plans/{plan_id}")))
+        reader.start()
+        reader.join(1.0)
+        assert reader.is_alive(), "answered before its audit row could be written"
+        assert reads_of(db, plan_id) == before
+        raw.driver_connection.rollback()
+        reader.join(30)
+    finally:
+        raw.close()
+        blocker.dispose()
+    assert result["r"].status_code == 200
+    assert reads_of(db, plan_id) == before + 1
+    # And the loop's own path works again once the lock is free.
+    assert kw.get(f"/api/plans/{plan_id}").status_code == 200
+    assert reads_of(db, plan_id) == before + 2
+    assert audit.verify(db).ok
+
+
 def test_a_failed_batch_answers_503_and_records_nothing(app, world, as_, db, tmp_path):
     kw = as_("keyworker_a")
     plan_id = world.plan_ids["a"]
