@@ -228,7 +228,7 @@ def statements(url: str, data: Data) -> dict[str, int]:
 
         def served_read(plan_id: str) -> None:
             # What GET /api/plans/{id} runs: the read (no cached view) and its audit row.
-            view, event = reading.read_current(engine, kw, plan_id, None)
+            _read, event = reading.read_current(engine, kw, plan_id, None)
             audit_batch.append_events(engine, [event])
 
         measure("read_small", lambda: served_read(data.small_plan))

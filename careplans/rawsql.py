@@ -65,12 +65,25 @@ class Prepared:
                 values[name] = process(values[name])
         return tuple(values[n] for n in order) if order is not None else values
 
-    def first(self, cur: "Cursor", params: dict[str, Any]) -> tuple[Any, ...] | None:
+    def first(self, cur: "Cursor", params: dict[str, Any], *, raw: bool = False) -> tuple[Any, ...] | None:
+        """The first row, its values as SQLAlchemy would return them; `raw=True`: as the
+        driver returned them (enough to compare two reads; `value` converts one column)."""
         found = self._for(cur.dialect)
         row = _run(cur, found[0].string, self._args(found, params), fetch=True)
-        if row is None:
-            return None
+        if row is None or raw:
+            return row
         return tuple(value if process is None else process(value) for process, value in zip(found[2], row))
+
+    def driver_call(self, dialect: Any, params: dict[str, Any]) -> tuple[str, Any]:
+        """(SQL, parameters) as the driver takes them: for `Connection.exec_driver_sql`, which
+        returns raw values as `first(raw=True)` does."""
+        found = self._for(dialect)
+        return found[0].string, self._args(found, params)
+
+    def value(self, cur: "Cursor", row: tuple[Any, ...], index: int) -> Any:
+        """One column of a raw row, converted as `first` would."""
+        process = self._for(cur.dialect)[2][index]
+        return row[index] if process is None else process(row[index])
 
     def execute(self, cur: "Cursor", params: dict[str, Any]) -> None:
         found = self._for(cur.dialect)

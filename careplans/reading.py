@@ -27,7 +27,9 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from typing import Any
+from typing import Any, NamedTuple
+
+import msgspec
 
 from sqlalchemy import Engine, and_, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
@@ -49,11 +51,11 @@ class ViewCache:
 
     def __init__(self, size: int = 1024) -> None:
         self.size = size
-        self._items: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], PlanView]] = OrderedDict()
+        self._items: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Presented]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, key: tuple[Any, ...], revision: tuple[Any, ...]) -> PlanView | None:
+    def get(self, key: tuple[Any, ...], revision: tuple[Any, ...]) -> Presented | None:
         with self._lock:
             found = self._items.get(key)
             if found is None or found[0] != revision:
@@ -63,7 +65,7 @@ class ViewCache:
             self.hits += 1
             return found[1]
 
-    def put(self, key: tuple[Any, ...], revision: tuple[Any, ...], view: PlanView) -> None:
+    def put(self, key: tuple[Any, ...], revision: tuple[Any, ...], view: Presented) -> None:
         with self._lock:
             self._items[key] = (revision, view)
             self._items.move_to_end(key)
@@ -129,37 +131,56 @@ def _revision_statement(principal: Principal, purpose: policy.PlanPurpose):
 
 
 def read_current(engine: Engine, principal: Principal, plan_id: str | uuid.UUID,
-                 cache: ViewCache | None = None) -> tuple[PlanView, audit_batch.Pending]:
-    """The current plan as this reader may see it, and the audit event to commit before answering."""
+                 cache: ViewCache | None = None) -> tuple["Presented", audit_batch.Pending]:
+    """The current plan as this reader may see it (view and JSON body), and the audit event
+    to commit before answering."""
     pid = queries.parse_id(plan_id)
     vis, _ = queries.reader_of(principal)
     key = (pid, vis, str(principal.id))
     postgres = engine.dialect.name == "postgresql"
     # First the revision alone, on the driver's connection: on a cache hit that is the whole read.
+    revision = revision_query(principal)
     with rawsql.read_only(engine, snapshot=False) as cur:  # one statement: one snapshot
-        row = revision_query(principal).first(cur, {"plan_id": pid})
-        if row is None:
+        # Raw values: comparing them tells whether anything changed, and only the two
+        # columns the audit event needs are converted.
+        raw = revision.first(cur, {"plan_id": pid}, raw=True)
+        if raw is None:
             raise NotFound("There is no such plan.")
-        view = cache.get(key, row) if cache is not None else None
-    if view is None:
+        cached = cache.get(key, raw) if cache is not None else None
+        if cached is not None:
+            client_id, version = revision.value(cur, raw, 0), raw[1]
+    if cached is None:
         options: dict[str, Any] = dict(READ_ONLY_OPTIONS)
         if postgres:
             options["isolation_level"] = "REPEATABLE READ"  # the revision and the view from one snapshot
         with engine.connect().execution_options(**options) as conn:
             # Again, in the transaction the view is read in: the view is cached under the
             # revision it was made from, never under one read a moment earlier.
-            row = conn.execute(revision_query(principal).statement, {"plan_id": pid}).first()
-            if row is None:
+            raw = conn.exec_driver_sql(*_driver_statement(revision, engine, pid)).first()
+            if raw is None:
                 raise NotFound("There is no such plan.")
-            row = tuple(row)
+            raw = tuple(raw)
             with Session(bind=conn, expire_on_commit=False) as db:
-                plan, version = queries.load_current(db, principal, pid)
-                snap = queries.agreement_snapshot(db, plan, version, queries.decisions_for_plan(db, plan.id))
+                plan, current = queries.load_current(db, principal, pid)
+                snap = queries.agreement_snapshot(db, plan, current, queries.decisions_for_plan(db, plan.id))
                 view = present(snap, vis, str(principal.id))
             conn.rollback()
+        cached = Presented(view, msgspec.json.encode(view))
         if cache is not None:
-            cache.put(key, row, view)
-    client_id, version = row[0], row[1]
+            cache.put(key, raw, cached)
+        client_id, version = plan.client_id, plan.version
     event = audit_batch.pending(queries.actor(principal), "plan.read", plan_id=pid, client_id=client_id,
                                 detail={"version": version})
-    return view, event
+    return cached, event
+
+
+class Presented(NamedTuple):
+    """A presented view and its JSON body (encoded once, served from the cache as is)."""
+
+    view: PlanView
+    body: bytes
+
+
+def _driver_statement(revision: rawsql.Prepared, engine: Engine, pid: uuid.UUID) -> tuple[str, Any]:
+    """The revision statement as the driver runs it (raw values, as the cache compares them)."""
+    return revision.driver_call(engine.dialect, {"plan_id": pid})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Request, Response, get, patch, post
+from litestar.enums import MediaType
 from sqlalchemy.orm import Session
 
 from api.deps import etag, if_match_version, transact
@@ -25,10 +26,11 @@ async def read_plan(request: Request, plan_id: FromPath[str]) -> Response[PlanVi
     row has committed."""
     principal = principal_of(request)
     state = request.app.state
-    view, event = await read_only(state.engine, reading.read_current, state.engine, principal, plan_id,
+    read, event = await read_only(state.engine, reading.read_current, state.engine, principal, plan_id,
                                   state.view_cache)
     await audited(request, event)
-    return Response(view, headers=etag(view.version))
+    # The body was encoded once, when the view was presented (reading.Presented).
+    return Response(read.body, media_type=MediaType.JSON, headers=etag(read.view.version))
 
 
 @patch("/api/plans/{plan_id:str}", guards=[WRITERS], sync_to_thread=True, tags=["plans"],

@@ -139,3 +139,18 @@ def test_a_plan_change_shows_on_the_next_read(world, as_, db, change):
     after = kw.plan(pid)
     assert after["version"] > before["version"]
     assert after == presented(db, world, "keyworker_a", pid)
+
+
+@pytest.mark.parametrize("key", READERS)
+def test_the_cached_body_is_what_litestar_would_send(app, world, key):
+    """The read's JSON is encoded once when presented and served as is from then on: it
+    must be byte for byte what Litestar's own encoder makes of the same view."""
+    from litestar.serialization import encode_json
+
+    from careplans import reading
+
+    cache = reading.ViewCache()
+    first, _ = reading.read_current(app.state.engine, world.viewer(key), world.plan_ids["a"], cache)
+    again, _ = reading.read_current(app.state.engine, world.viewer(key), world.plan_ids["a"], cache)
+    assert again is first and cache.hits == 1
+    assert first.body == encode_json(first.view)
