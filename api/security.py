@@ -40,7 +40,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from careplans import rawsql
+from careplans import pg_async, rawsql
 from careplans.db import reads_inline
 
 from api.csrf import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, issue_for_login  # noqa: F401 - re-exported
@@ -97,16 +97,27 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
         connection (careplans.rawsql: this runs on every request) as two statements, each its
         own snapshot (the user as of a moment later: an account deactivated in between is
         refused, as it should be)."""
-        principal = None
         with rawsql.read_only(self.alchemy.get_engine(), snapshot=False) as cur:
             found = _SESSION_ROW.first(cur, {"session_id": session_id[:255]})
             row = SessionRow(*found) if found is not None else None
-            if row is not None and now <= _aware(row.expires_at) and load_user:
-                user_id = self.deserialize_data(row.data).get("user_id")
-                user = _active_user(cur, user_id) if user_id else None
-                if user is not None:
-                    principal = Principal(id=user[0], role=user[1], name=user[2])
-        return row, principal
+            uid = self._user_to_load(row, now) if load_user else None
+            user = _ACTIVE_USER.first(cur, {"user_id": uid}) if uid is not None else None
+        return row, _principal(user)
+
+    async def _read_async(self, session_id: str, now: dt.datetime) -> tuple[Any, Principal | None]:
+        """As _read_sync, with PostgreSQL's async driver on the event loop (careplans.pg_async)."""
+        async with pg_async.read_only(self.alchemy.get_engine()) as cur:
+            found = await cur.first(_SESSION_ROW, {"session_id": session_id[:255]})
+            row = SessionRow(*found) if found is not None else None
+            uid = self._user_to_load(row, now)
+            user = await cur.first(_ACTIVE_USER, {"user_id": uid}) if uid is not None else None
+        return row, _principal(user)
+
+    def _user_to_load(self, row: SessionRow | None, now: dt.datetime) -> uuid.UUID | None:
+        """The id of the user a live session row names, if any."""
+        if row is None or now > _aware(row.expires_at):
+            return None
+        return parse_uuid(str(self.deserialize_data(row.data).get("user_id") or ""))
 
     def _write_due(self, row: Any, now: dt.datetime) -> bool:
         expires_at = _aware(row.expires_at)
@@ -130,10 +141,15 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
         session_id = connection.cookies.get(self.config.key)
         if not session_id or session_id == "null":
             return {}
-        if reads_inline(self.alchemy.get_engine()):
-            # The read on the event loop (SQLite: no lock to wait for); a due write in a thread.
+        engine = self.alchemy.get_engine()
+        if reads_inline(engine) or pg_async.enabled(engine):
+            # The read on the event loop (SQLite: no lock to wait for; PostgreSQL: the async
+            # driver); a due write in a thread.
             now = dt.datetime.now(dt.timezone.utc)
-            row, principal = self._read_sync(session_id, now)
+            if reads_inline(engine):
+                row, principal = self._read_sync(session_id, now)
+            else:
+                row, principal = await self._read_async(session_id, now)
             touched = row is not None and self._write_due(row, now)
             live = row is not None and (not touched or await async_(self._settle_sync)(session_id, row, now))
             data = row.data if live else None
@@ -242,12 +258,8 @@ _ACTIVE_USER = rawsql.Prepared(select(User.id, User.role, User.display_name).whe
     User.id == bindparam("user_id", type_=User.__table__.c.id.type), User.is_active.is_(True)))
 
 
-def _active_user(cur: rawsql.Cursor, user_id: str) -> tuple[Any, ...] | None:
-    try:
-        uid = uuid.UUID(str(user_id))
-    except ValueError:
-        return None
-    return _ACTIVE_USER.first(cur, {"user_id": uid})
+def _principal(user: tuple[Any, ...] | None) -> Principal | None:
+    return Principal(id=user[0], role=user[1], name=user[2]) if user is not None else None
 
 
 async def close_db_session(message: Message, scope: Scope) -> None:

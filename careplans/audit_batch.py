@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 
-from careplans import rawsql
+from careplans import pg_async, rawsql
 from careplans.audit import Actor, event_hash
 from careplans.errors import AuditUnavailable
 from careplans.models import AuditEvent, AuditHead, utcnow
@@ -76,6 +76,7 @@ class GroupCommitter:
         # `inline=False` sends every batch through the writer thread.
         self.inline = engine.dialect.name == "sqlite" if inline is None else inline
         self._inline: dict[asyncio.AbstractEventLoop, list[tuple[Pending, asyncio.Future[int]]]] = {}
+        self._writers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
 
     # --- the callers' side -------------------------------------------------------------------
 
@@ -97,16 +98,48 @@ class GroupCommitter:
         whole batch's futures with ONE call into the event loop, not one wake-up per event."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[int] = loop.create_future()
-        if self.inline:
+        on_loop = not self.inline and pg_async.enabled(self.engine)
+        if self.inline or on_loop:
             waiting = self._inline.get(loop)
             if waiting is None:
                 waiting = self._inline[loop] = []
-                loop.call_soon(self._flush_inline, loop)
+                if self.inline:
+                    loop.call_soon(self._flush_inline, loop)
             waiting.append((event, fut))
+            if on_loop and loop not in self._writers:
+                self._writers[loop] = loop.create_task(self._write_on_loop(loop))
             return fut
         self._ensure_running()
         self._queue.put((event, (loop, fut)))
         return fut
+
+    async def _write_on_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """PostgreSQL: this loop's writer task. It commits whatever queued while the previous
+        batch was on the wire, until nothing is left (one task per loop at a time)."""
+        try:
+            while True:
+                waiting = self._inline.pop(loop, None)
+                if not waiting:
+                    return
+                try:
+                    seqs = await append_events_async(self.engine, [ev for ev, _ in waiting])
+                except Exception as exc:  # noqa: BLE001 - every waiting request must hear of it
+                    log.warning("audit batch of %d not recorded: %s", len(waiting), type(exc).__name__)
+                    _settle([(fut, None) for _, fut in waiting])
+                    continue
+                self.batches += 1
+                _settle([(fut, seq) for (_, fut), seq in zip(waiting, seqs)])
+        finally:
+            self._writers.pop(loop, None)
+
+    async def drain(self) -> None:
+        """Commit what this loop has queued (at shut-down, before the writer thread stops)."""
+        loop = asyncio.get_running_loop()
+        if self.inline:
+            self._flush_inline(loop)
+        task = self._writers.get(loop)
+        if task is not None:
+            await task
 
     def _flush_inline(self, loop: asyncio.AbstractEventLoop) -> None:
         waiting = self._inline.pop(loop, [])
@@ -245,8 +278,25 @@ def append_events_inline(engine: Engine, events: list[Pending]) -> list[int]:
         return _append(cur, events)
 
 
+async def append_events_async(engine: Engine, events: list[Pending]) -> list[int]:
+    """As append_events, on the event loop with the async driver (PostgreSQL)."""
+    async with pg_async.write(engine) as cur:
+        rows, seqs = _chained(await cur.first(_LOCK_HEAD, {}), events)
+        await cur.executemany(_INSERT, rows)
+        await cur.execute(_MOVE_HEAD, {"new_seq": seqs[-1], "new_hash": rows[-1]["hash"]})
+    return seqs
+
+
 def _append(cur: rawsql.Cursor, events: list[Pending]) -> list[int]:
-    seq, prev = _LOCK_HEAD.first(cur, {})
+    rows, seqs = _chained(_LOCK_HEAD.first(cur, {}), events)
+    _INSERT.executemany(cur, rows)
+    _MOVE_HEAD.execute(cur, {"new_seq": seqs[-1], "new_hash": rows[-1]["hash"]})
+    return seqs
+
+
+def _chained(head: Any, events: list[Pending]) -> tuple[list[dict[str, Any]], list[int]]:
+    """The audit rows extending the chain from its head (seq, hash), in order, and their seqs."""
+    seq, prev = head
     rows, seqs = [], []
     for ev in events:
         seq += 1
@@ -258,6 +308,4 @@ def _append(cur: rawsql.Cursor, events: list[Pending]) -> list[int]:
                      "detail": ev.detail, "prev_hash": prev, "hash": digest})
         seqs.append(seq)
         prev = digest
-    _INSERT.executemany(cur, rows)
-    _MOVE_HEAD.execute(cur, {"new_seq": seq, "new_hash": prev})
-    return seqs
+    return rows, seqs

@@ -72,7 +72,12 @@ class Prepared:
         row = _run(cur, found[0].string, self._args(found, params), fetch=True)
         if row is None or raw:
             return row
-        return tuple(value if process is None else process(value) for process, value in zip(found[2], row))
+        return self.processed(cur.dialect, row)
+
+    def processed(self, dialect: Any, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A raw row's values converted by the columns' types."""
+        return tuple(value if process is None else process(value)
+                     for process, value in zip(self._for(dialect)[2], row))
 
     def driver_call(self, dialect: Any, params: dict[str, Any]) -> tuple[str, Any]:
         """(SQL, parameters) as the driver takes them: for `Connection.exec_driver_sql`, which
@@ -97,9 +102,7 @@ class Prepared:
 def _run(cur: "Cursor", sql: str, args: Any, *, fetch: bool = False, many: bool = False) -> Any:
     """Run one statement, telling the engine's `before_cursor_execute` listeners first and
     raising the driver's errors as SQLAlchemy's."""
-    if cur.engine.dispatch.before_cursor_execute:
-        for listener in cur.engine.dispatch.before_cursor_execute:
-            listener(None, cur.cursor, sql, args, None, many)
+    notify(cur, sql, args, many=many)
     try:
         if many:
             cur.cursor.executemany(sql, args)
@@ -107,10 +110,17 @@ def _run(cur: "Cursor", sql: str, args: Any, *, fetch: bool = False, many: bool 
         cur.cursor.execute(sql, args)
         return cur.cursor.fetchone() if fetch else None
     except cur.dialect.loaded_dbapi.Error as exc:
-        raise _wrapped(cur.engine, sql, args, exc) from exc
+        raise wrapped(cur.engine, sql, args, exc) from exc
 
 
-def _wrapped(engine: Engine, sql: str, args: Any, exc: Exception) -> Exception:
+def notify(cur: "Cursor", sql: str, args: Any, *, many: bool = False) -> None:
+    """Tell the engine's `before_cursor_execute` listeners (statement counts, the bench)."""
+    if cur.engine.dispatch.before_cursor_execute:
+        for listener in cur.engine.dispatch.before_cursor_execute:
+            listener(None, cur.cursor, sql, args, None, many)
+
+
+def wrapped(engine: Engine, sql: str, args: Any, exc: Exception) -> Exception:
     """The driver's error as SQLAlchemy's (OperationalError and so on), as `conn.execute` raises
     it: the app's handlers answer a database that is away or busy with 503, not 500."""
     return DBAPIError.instance(sql, args, exc, engine.dialect.loaded_dbapi.Error, dialect=engine.dialect)
@@ -120,7 +130,7 @@ def _connect(engine: Engine) -> Any:
     try:
         return engine.raw_connection()
     except engine.dialect.loaded_dbapi.Error as exc:  # the database refused or is away
-        raise _wrapped(engine, "", None, exc) from exc
+        raise wrapped(engine, "", None, exc) from exc
 
 
 class Cursor:
@@ -235,7 +245,7 @@ def read_only(engine: Engine, *, snapshot: bool = True) -> Iterator[Cursor]:
     except Exception as exc:
         _drop(held, registry, raw)
         if isinstance(exc, engine.dialect.loaded_dbapi.Error):
-            raise _wrapped(engine, "BEGIN", (), exc) from exc
+            raise wrapped(engine, "BEGIN", (), exc) from exc
         raise
     try:
         yield Cursor(engine, cursor)
@@ -290,7 +300,7 @@ def write_inline(engine: Engine) -> Iterator[Cursor]:
         try:
             driver.commit()
         except engine.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(engine, "COMMIT", (), exc) from exc
+            raise wrapped(engine, "COMMIT", (), exc) from exc
     except BaseException:
         try:
             driver.rollback()
@@ -338,7 +348,7 @@ def write(engine: Engine) -> Iterator[Cursor]:
         try:
             driver.commit()
         except engine.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(engine, "COMMIT", (), exc) from exc
+            raise wrapped(engine, "COMMIT", (), exc) from exc
     except BaseException:
         try:
             driver.rollback()

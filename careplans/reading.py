@@ -27,14 +27,14 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from typing import Any, NamedTuple
+from typing import Any, Awaitable, Callable, NamedTuple
 
 import msgspec
 
 from sqlalchemy import Engine, and_, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
-from careplans import audit_batch, policy, queries, rawsql
+from careplans import audit_batch, pg_async, policy, queries, rawsql
 from careplans.db import READ_ONLY_OPTIONS
 from careplans.errors import NotFound
 from careplans.models import Agreement, CaseloadAssignment, Client, Plan, PrescribingDecision, User
@@ -135,43 +135,72 @@ def read_current(engine: Engine, principal: Principal, plan_id: str | uuid.UUID,
     """The current plan as this reader may see it (view and JSON body), and the audit event
     to commit before answering."""
     pid = queries.parse_id(plan_id)
-    vis, _ = queries.reader_of(principal)
-    key = (pid, vis, str(principal.id))
-    postgres = engine.dialect.name == "postgresql"
-    # First the revision alone, on the driver's connection: on a cache hit that is the whole read.
     revision = revision_query(principal)
+    # First the revision alone, on the driver's connection: on a cache hit that is the whole read.
     with rawsql.read_only(engine, snapshot=False) as cur:  # one statement: one snapshot
         # Raw values: comparing them tells whether anything changed, and only the two
         # columns the audit event needs are converted.
         raw = revision.first(cur, {"plan_id": pid}, raw=True)
+        hit = _hit(cur, revision, raw, principal, pid, cache)
+    return hit if hit is not None else _read_whole(engine, principal, pid, cache)
+
+
+async def read_current_async(engine: Engine, principal: Principal, plan_id: str | uuid.UUID,
+                             cache: ViewCache | None, in_thread: Callable[..., Awaitable[Any]]
+                             ) -> tuple["Presented", audit_batch.Pending]:
+    """read_current for PostgreSQL on the event loop (careplans.pg_async): the revision query
+    without a thread; a view not in the cache is read by `read_current` via `in_thread`."""
+    pid = queries.parse_id(plan_id)
+    revision = revision_query(principal)
+    async with pg_async.read_only(engine) as cur:
+        raw = await cur.first(revision, {"plan_id": pid}, raw=True)
+    hit = _hit(cur, revision, raw, principal, pid, cache)
+    return hit if hit is not None else await in_thread(read_current, engine, principal, pid, cache)
+
+
+def _key(principal: Principal, pid: uuid.UUID) -> tuple[Any, ...]:
+    vis, _ = queries.reader_of(principal)
+    return (pid, vis, str(principal.id))
+
+
+def _hit(cur: rawsql.Cursor, revision: rawsql.Prepared, raw: tuple[Any, ...] | None, principal: Principal,
+         pid: uuid.UUID, cache: ViewCache | None) -> tuple["Presented", audit_batch.Pending] | None:
+    """The cached view for this revision and its audit event, or None (not cached)."""
+    if raw is None:
+        raise NotFound("There is no such plan.")
+    cached = cache.get(_key(principal, pid), raw) if cache is not None else None
+    if cached is None:
+        return None
+    return cached, _event(principal, pid, revision.value(cur, raw, 0), raw[1])
+
+
+def _event(principal: Principal, pid: uuid.UUID, client_id: Any, version: int) -> audit_batch.Pending:
+    return audit_batch.pending(queries.actor(principal), "plan.read", plan_id=pid, client_id=client_id,
+                               detail={"version": version})
+
+
+def _read_whole(engine: Engine, principal: Principal, pid: uuid.UUID,
+                cache: ViewCache | None) -> tuple["Presented", audit_batch.Pending]:
+    """The full read and present(), cached under the revision read in the same transaction."""
+    revision = revision_query(principal)
+    options: dict[str, Any] = dict(READ_ONLY_OPTIONS)
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "REPEATABLE READ"  # the revision and the view from one snapshot
+    with engine.connect().execution_options(**options) as conn:
+        # Again, in the transaction the view is read in: the view is cached under the
+        # revision it was made from, never under one read a moment earlier.
+        raw = conn.exec_driver_sql(*revision.driver_call(engine.dialect, {"plan_id": pid})).first()
         if raw is None:
             raise NotFound("There is no such plan.")
-        cached = cache.get(key, raw) if cache is not None else None
-        if cached is not None:
-            client_id, version = revision.value(cur, raw, 0), raw[1]
-    if cached is None:
-        options: dict[str, Any] = dict(READ_ONLY_OPTIONS)
-        if postgres:
-            options["isolation_level"] = "REPEATABLE READ"  # the revision and the view from one snapshot
-        with engine.connect().execution_options(**options) as conn:
-            # Again, in the transaction the view is read in: the view is cached under the
-            # revision it was made from, never under one read a moment earlier.
-            raw = conn.exec_driver_sql(*_driver_statement(revision, engine, pid)).first()
-            if raw is None:
-                raise NotFound("There is no such plan.")
-            raw = tuple(raw)
-            with Session(bind=conn, expire_on_commit=False) as db:
-                plan, current = queries.load_current(db, principal, pid)
-                snap = queries.agreement_snapshot(db, plan, current, queries.decisions_for_plan(db, plan.id))
-                view = present(snap, vis, str(principal.id))
-            conn.rollback()
-        cached = Presented(view, msgspec.json.encode(view))
-        if cache is not None:
-            cache.put(key, raw, cached)
-        client_id, version = plan.client_id, plan.version
-    event = audit_batch.pending(queries.actor(principal), "plan.read", plan_id=pid, client_id=client_id,
-                                detail={"version": version})
-    return cached, event
+        with Session(bind=conn, expire_on_commit=False) as db:
+            plan, current = queries.load_current(db, principal, pid)
+            snap = queries.agreement_snapshot(db, plan, current, queries.decisions_for_plan(db, plan.id))
+            view = present(snap, queries.reader_of(principal)[0], str(principal.id))
+        conn.rollback()
+    cached = Presented(view, msgspec.json.encode(view))
+    if cache is not None:
+        cache.put(_key(principal, pid), tuple(raw), cached)
+    return cached, _event(principal, pid, plan.client_id, plan.version)
 
 
 class Presented(NamedTuple):
@@ -179,8 +208,3 @@ class Presented(NamedTuple):
 
     view: PlanView
     body: bytes
-
-
-def _driver_statement(revision: rawsql.Prepared, engine: Engine, pid: uuid.UUID) -> tuple[str, Any]:
-    """The revision statement as the driver runs it (raw values, as the cache compares them)."""
-    return revision.driver_call(engine.dialect, {"plan_id": pid})

@@ -59,8 +59,10 @@ def settings(database_url: str) -> Settings:
 def app(settings: Settings):
     application = create_app(settings)
     # Run the app's start-up and shut-down once for the whole session; the per-person
-    # clients below share it (each with its own cookie jar) without a lifespan of their own.
-    with TestClient(application):
+    # clients below share it (each with its own cookie jar) without a lifespan of their own,
+    # and its event loop: as under uvicorn, every request runs on the loop the app started on.
+    with TestClient(application) as started:
+        application.state.test_portal = started.blocking_portal
         yield application
 
 
@@ -181,6 +183,7 @@ def as_(app, world):
 
     def _as(key: str) -> Api:
         client = TestClient(app)
+        client.blocking_portal = app.state.test_portal  # the app's own loop (see `app`)
         opened.append(client)
         return Api(client, world.username(key))
 

@@ -9,7 +9,7 @@ from litestar.enums import MediaType
 from sqlalchemy.orm import Session
 
 from api.deps import etag, if_match_version, transact
-from api.read_audit import audited, read_only
+from api.read_audit import audited, current_plan
 from api.guards import ACCESS_LOG, READERS, SIGNERS, WRITERS, principal_of
 from api.schemas import AccessLog, AgreementCreate, CheckInCreate, GoalCreate, GoalPatch, PlanPatch, to_plain
 from careplans import commands, queries, reading
@@ -21,13 +21,10 @@ from api.deps import DbSession
 
 @get("/api/plans/{plan_id:str}", guards=[READERS], tags=["plans"], summary="Read a plan")
 async def read_plan(request: Request, plan_id: FromPath[str]) -> Response[PlanView]:
-    """One read-only transaction (careplans.reading; on the event loop for SQLite, else one
-    thread hop), then the read's audit row by group commit: the answer leaves only once that
-    row has committed."""
-    principal = principal_of(request)
-    state = request.app.state
-    read, event = await read_only(state.engine, reading.read_current, state.engine, principal, plan_id,
-                                  state.view_cache)
+    """The plan's revision in one statement on the event loop (careplans.reading; SQLite inline,
+    PostgreSQL by the async driver), the cached view if that revision's is held, then the
+    read's audit row by group commit: the answer leaves only once that row has committed."""
+    read, event = await current_plan(request, principal_of(request), plan_id)
     await audited(request, event)
     # The body was encoded once, when the view was presented (reading.Presented).
     return Response(read.body, media_type=MediaType.JSON, headers=etag(read.view.version))

@@ -74,7 +74,7 @@ def test_sqlite_read_waits_for_a_held_write_lock_then_answers_with_its_row(app, 
     """On SQLite the batch is committed on the event loop without waiting for the lock; when a
     write holds it, the batch goes to the writer thread, and the answer waits for its row."""
     if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite only: PostgreSQL's batches always go through the writer thread")
+        pytest.skip("SQLite only: on PostgreSQL a batch waits for the head's row lock on the wire")
     kw = as_("keyworker_a")
     plan_id = world.plan_ids["a"]
     assert kw.get(f"/api/plans/{plan_id}").status_code == 200
@@ -100,6 +100,24 @@ def test_sqlite_read_waits_for_a_held_write_lock_then_answers_with_its_row(app, 
     assert kw.get(f"/api/plans/{plan_id}").status_code == 200
     assert reads_of(db, plan_id) == before + 2
     assert audit.verify(db).ok
+
+
+def test_postgres_reads_take_the_async_driver_on_the_apps_loop(app, world, as_, db, database_url):
+    """On PostgreSQL the session, the revision and the audit batch go through the async pool
+    (careplans.pg_async) on the loop the app started on: three checkouts, no thread."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL only")
+    from careplans import pg_async
+
+    kw = as_("keyworker_a")
+    plan_id = world.plan_ids["a"]
+    assert kw.get(f"/api/plans/{plan_id}").status_code == 200  # the view is cached now
+    pool = pg_async._BOUND[id(app.state.engine)][1]
+    before = pool.get_stats().get("requests_num", 0)
+    reads = reads_of(db, plan_id)
+    assert kw.get(f"/api/plans/{plan_id}").status_code == 200
+    assert pool.get_stats().get("requests_num", 0) - before == 3
+    assert reads_of(db, plan_id) == reads + 1
 
 
 def test_a_failed_batch_answers_503_and_records_nothing(app, world, as_, db, tmp_path):
