@@ -128,12 +128,21 @@ async def _lent(engine: Engine, *, transaction: bool) -> AsyncIterator[AsyncCurs
                     yield AsyncCursor(engine, cur)
     except psycopg.OperationalError as exc:
         # The server went away or was restarted: find the other dead connections now.
-        asyncio.get_running_loop().create_task(_check_quietly(pool))
+        _check_soon(pool)
         raise wrapped(engine, "", None, exc) from exc
     except Exception as exc:
-        if getattr(exc, "orig", None) is not None and isinstance(exc.orig, psycopg.OperationalError):
-            asyncio.get_running_loop().create_task(_check_quietly(pool))
+        if isinstance(getattr(exc, "orig", None), psycopg.OperationalError):
+            _check_soon(pool)
         raise
+
+
+_CHECKS: set[asyncio.Task[None]] = set()  # referenced until done (the loop keeps only weak ones)
+
+
+def _check_soon(pool: Any) -> None:
+    task = asyncio.get_running_loop().create_task(_check_quietly(pool))
+    _CHECKS.add(task)
+    task.add_done_callback(_CHECKS.discard)
 
 
 async def _check_quietly(pool: Any) -> None:
