@@ -34,7 +34,7 @@ from typing import Callable
 
 # bench.harness first: it sets the environment the app's modules read when imported.
 from bench.harness import (
-    ROOT, SECONDS, Load, Row, print_table, reset_postgres, serve, wanted, wrk,
+    ROOT, SECONDS, Load, Row, print_table, serve, wanted, wrk,
 )
 import httpx
 from sqlalchemy import event, select, text
@@ -48,6 +48,7 @@ from careplans.demo import DEMO_PASSWORD, load_demo
 from careplans.models import Client, Plan, User
 from careplans.policy import Principal
 from careplans.services import clients, goals
+from tests.conftest import reset_postgres
 
 CHECKINS = int(os.environ.get("BENCH_CHECKINS", "2000"))
 MEMORY_REQUESTS = int(os.environ.get("BENCH_MEMORY_REQUESTS", "1000"))  # RSS after this many, then after 10x

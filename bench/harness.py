@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Iterator
 
 import httpx
-from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CAREPLANS_ARGON2_PROFILE", "cheapest")
 
-from careplans.db import make_engine  # noqa: E402
+from tests.live_server import stop  # noqa: E402  (the test suite's: stops a server as its live server does)
 
 SECRET = "bench-secret-" + "b" * 40
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -83,12 +82,7 @@ def serve(app: str, database_url: str | None = None) -> Iterator[tuple[str, subp
             time.sleep(0.2)
         yield base, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @dataclass
@@ -121,15 +115,6 @@ def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = SECONDS,
     return Load(rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
                 requests=int(re.search(r"(\d+) requests in", out).group(1)),
                 p50_ms=float(p50.group(1)) * scale if p50 else 0.0)
-
-
-def reset_postgres(url: str) -> None:
-    """Drop and rebuild the `public` schema of the PostgreSQL database at `url`."""
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 # --- the table ----------------------------------------------------------------------------------

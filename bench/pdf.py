@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 # bench.harness first: it sets the environment the app's modules read when imported.
-from bench.harness import SECONDS, SECRET, Row, judged, print_table, reset_postgres, wrk
+from bench.harness import SECONDS, SECRET, Row, judged, print_table, wrk
 from api.controllers.shares import copy_html
 from careplans import pdf, policy, shares
 from careplans.db import is_sqlite, make_engine, normalise_url, upgrade
@@ -43,6 +43,7 @@ from careplans.demo import DEMO_PASSWORD, load_demo
 from careplans.models import Client, Plan, User
 from careplans.policy import Principal
 from tests.live_server import live_server
+from tests.conftest import reset_postgres
 
 RUNS = 5
 

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 # bench.harness first: it sets the environment the app's modules read when imported.
-from bench.harness import Row, judged, print_table, reset_postgres
+from bench.harness import Row, judged, print_table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,7 @@ from careplans.demo_bulk import generate
 from careplans.models import Plan, User
 from careplans.policy import Principal
 from careplans.services import accounts
+from tests.conftest import reset_postgres
 
 SECRET = "bench-secret-" + "b" * 32
 
