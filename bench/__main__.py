@@ -33,9 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 # bench.harness first: it sets the environment the app's modules read when imported.
-from bench.harness import (
-    ROOT, SECONDS, Load, Row, print_table, serve, wanted, wrk,
-)
+from bench.harness import ROOT, SECONDS, Load, Row, print_table, serve, wanted, wrk
 import httpx
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
