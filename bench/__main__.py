@@ -11,12 +11,16 @@ same command line; wrk drives it with 2 threads and 32 connections for BENCH_SEC
 measured before and after the app's figures and the mean is the baseline, so a
 machine that gets busier during the run moves both sides. Absolute numbers are
 printed for context; the ratios are the figures.
+
+The PDF and share-link figures (bench.pdf) and the assurance reports' (bench.reports) are
+measured in the same run, by the same functions as `python -m bench.pdf` and
+`python -m bench.reports`, against their own baselines. BENCH_ONLY=pdf,share runs only the
+figures named, BENCH_SKIP=reports all but those (names in bench.harness.FIGURES).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -24,112 +28,33 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
+# bench.harness first: it sets the environment the app's modules read when imported.
+from bench.harness import ROOT, SECONDS, Load, Row, print_table, serve, wanted, wrk
 import httpx
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("CAREPLANS_ARGON2_PROFILE", "cheapest")
+from bench import pdf as pdf_bench
+from bench import reports as reports_bench
+from careplans import audit_batch, commands, queries, reading
+from careplans.db import is_sqlite, make_engine, normalise_url, upgrade
+from careplans.demo import DEMO_PASSWORD, load_demo
+from careplans.models import Client, Plan, User
+from careplans.policy import Principal
+from careplans.services import clients, goals
+from tests.conftest import reset_postgres
 
-from careplans import audit_batch, commands, queries, reading  # noqa: E402
-from careplans.db import is_sqlite, make_engine, normalise_url, upgrade  # noqa: E402
-from careplans.demo import DEMO_PASSWORD, load_demo  # noqa: E402
-from careplans.models import Client, Plan, PlanVersion, User  # noqa: E402
-from careplans.policy import Principal  # noqa: E402
-from careplans.services import clients, goals  # noqa: E402
-
-SECRET = "bench-secret-" + "b" * 40
-SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CHECKINS = int(os.environ.get("BENCH_CHECKINS", "2000"))
 MEMORY_REQUESTS = int(os.environ.get("BENCH_MEMORY_REQUESTS", "1000"))  # RSS after this many, then after 10x
-# Only some figures, e.g. BENCH_ONLY=latency,size (live, read, write, latency, size, statements, memory).
-ONLY = {w.strip() for w in os.environ.get("BENCH_ONLY", "").split(",") if w.strip()}
+# The assurance reports' figures: plans generated for the baseline and for the figure, and best of how many.
+REPORT_PLANS = tuple(int(n) for n in os.environ.get("BENCH_REPORT_PLANS", "10000,100000").split(","))
+REPORT_REPEATS = int(os.environ.get("BENCH_REPORT_REPEATS", "2"))
+APP_FIGURES = ("live", "read", "write", "latency", "size", "statements", "memory")
 WRITE_PLANS = 96  # more plans than wrk connections: a plan is in one request at a time, writes never conflict
-# Built, but measured by their own modules with their own baselines (not yet folded into
-# this table): the row says where to look.
-SEPARATE = (("PDF of a plan", "python -m bench.pdf"), ("share link read", "python -m bench.pdf"),
-            ("audit report", "python -m bench.reports"))
-
-
-# --- servers and load --------------------------------------------------------------------------
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serve(app: str, database_url: str | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """One uvicorn worker, the same command line for the app and the baseline."""
-    port = free_port()
-    env = {**os.environ, "CAREPLANS_ENV": "test", "CAREPLANS_SECRET_KEY": SECRET, "PYTHONPATH": str(ROOT),
-           "CAREPLANS_PORT": str(port), "CAREPLANS_ARGON2_PROFILE": "cheapest"}
-    if database_url:
-        env["CAREPLANS_DATABASE_URL"] = database_url
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                             "--workers", "1", "--log-level", "warning"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(base + "/", timeout=2)
-                break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{app} did not start: {proc.stderr.read().decode()[-2000:]}")
-            time.sleep(0.2)
-        yield base, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@dataclass
-class Load:
-    rps: float
-    requests: int
-    p50_ms: float
-
-
-def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = SECONDS, script: str | None = None,
-        args: list[str] | None = None) -> Load:
-    cmd = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--timeout", "10s", "--latency"]
-    for k, v in (headers or {}).items():
-        cmd += ["-H", f"{k}: {v}"]
-    if script:
-        cmd += ["-s", script]
-    cmd.append(url)
-    if args:
-        cmd += ["--", *args]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"wrk failed: {done.stdout}{done.stderr}")
-    out = done.stdout
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: .*", out)
-    if bad or (errors and re.search(r"(read|write|timeout) [1-9]", errors.group(0))):
-        raise SystemExit(f"{url}: errors during the run:\n{out}")
-    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p50.group(2)] if p50 else 0.0
-    return Load(rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-                requests=int(re.search(r"(\d+) requests in", out).group(1)),
-                p50_ms=float(p50.group(1)) * scale if p50 else 0.0)
 
 
 def rss_kib(pid: int) -> int:
@@ -263,31 +188,7 @@ def make_engine_url_path(url: str) -> str:
     return make_url(normalise_url(url)).database or ""
 
 
-def reset_postgres(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 # --- one database ---------------------------------------------------------------------------------------
-
-@dataclass
-class Row:
-    figure: str
-    value: str
-    baseline: str
-    ratio: float | None
-    goal: str
-    ok: bool | None
-    elsewhere: str = ""  # measured by another bench module: its command
-
-    def result(self) -> str:
-        if self.elsewhere:
-            return f"see {self.elsewhere}"
-        return "-" if self.ok is None and self.ratio is None else ("pass" if self.ok else "FAIL")
-
 
 def login(base: str) -> tuple[dict[str, str], str]:
     r = httpx.post(base + "/api/session", json={"username": "demo-keyworker", "password": DEMO_PASSWORD})
@@ -311,14 +212,10 @@ def check_in_latency(base: str, headers: dict[str, str], csrf: str, plan: str, g
     return statistics.median(times) * 1000
 
 
-def run_database(label: str, url: str, goals_for: dict[str, str]) -> list[Row]:
+def app_rows(label: str, url: str, goals_for: dict[str, str]) -> list[Row]:
+    """The read, write, history, storage and memory figures (APP_FIGURES) on the upgraded database at `url`."""
     print(f"[{label}] building data: demo, {WRITE_PLANS} plans for writes, one plan with {CHECKINS} check-ins",
           file=sys.stderr)
-
-    def wanted(*figures: str) -> bool:
-        return not ONLY or bool(ONLY.intersection(figures))
-
-    upgrade(url)
     data = build(url)
     counts = statements(url, data) if wanted("statements") else dict.fromkeys(
         ("read_small", "read_big", "version_first", "version_last"), 1)
@@ -387,9 +284,30 @@ def run_database(label: str, url: str, goals_for: dict[str, str]) -> list[Row]:
         ratio_row(f"memory after {done:,} vs {MEMORY_REQUESTS:,} requests", rss_10k / 1024, "MiB", rss_1k / 1024,
                   f"{rss_1k / 1024:,.1f} MiB", "<= 1.10", lambda r: r <= 1.1),
     ]
-    if ONLY:
-        rows = [row for row, figure in zip(rows, figures) if figure in ONLY]
-    rows += [Row(name, "-", "-", None, "-", None, where) for name, where in SEPARATE]
+    return [row for row, figure in zip(rows, figures) if wanted(figure)]
+
+
+def run_database(label: str, url: str, goals_for: dict[str, str], reports_url: str) -> list[Row]:
+    """Every figure wanted on one database: the app's own (APP_FIGURES), then the PDF and share-link
+    figures (bench.pdf) on the same data, then the reports' (bench.reports) on plans generated in
+    the database at `reports_url` (a PostgreSQL one is emptied first, so it may be `url`)."""
+    upgrade(url)
+    rows = []
+    if wanted(*APP_FIGURES):
+        rows += app_rows(label, url, goals_for)
+    elif wanted("pdf", "share"):
+        engine = make_engine(url)
+        with Session(engine) as db:
+            load_demo(db)
+            db.commit()
+        engine.dispose()
+    if wanted("pdf", "share"):
+        print(f"[{label}] PDF copies and share links", file=sys.stderr)
+        rows += pdf_bench.measure(url, frozenset(f for f in ("pdf", "share") if wanted(f)))
+    if wanted("reports"):
+        small, large = REPORT_PLANS
+        print(f"[{label}] reports: generating {small:,} then {large:,} plans", file=sys.stderr)
+        rows += reports_bench.measure(reports_url, small, large, REPORT_REPEATS)
     return rows
 
 
@@ -404,29 +322,22 @@ def main() -> None:
     results: list[tuple[str, list[Row]]] = []
     try:
         results.append(("SQLite", run_database("SQLite", f"sqlite:///{tmp / 'bench.db'}",
-                                               {"read": ">= 0.35", "write": ">= 0.10"})))
+                                               {"read": ">= 0.35", "write": ">= 0.10"},
+                                               f"sqlite:///{tmp / 'reports.db'}")))
         pg = os.environ.get("CAREPLANS_BENCH_PG_URL", "").strip()
         if pg:
             pg = normalise_url(pg)
             reset_postgres(pg)
-            results.append(("PostgreSQL", run_database("PostgreSQL", pg, {"read": ">= 0.20", "write": ">= 0.10"})))
+            results.append(("PostgreSQL", run_database("PostgreSQL", pg, {"read": ">= 0.20", "write": ">= 0.10"},
+                                                       pg)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\n{started}, commit {commit}, {os.cpu_count()} cores, load average at start "
-          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, wrk -t2 -c32 -d{SECONDS}s, one uvicorn worker\n")
-    header = ("figure", "db", "measured", "baseline", "ratio", "goal", "result")
-    table = [header]
-    for db_label, rows in results:
-        for r in rows:
-            table.append((r.figure, db_label, r.value, r.baseline, "-" if r.ratio is None else f"{r.ratio:.3f}",
-                          r.goal, r.result()))
-    if len(results) == 1:
-        table.append(("(every figure)", "PostgreSQL", "-", "-", "-", "-", "not run: set CAREPLANS_BENCH_PG_URL"))
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for i, row in enumerate(table):
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
-        if i == 0:
-            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    print(f"\n{started} to {time.strftime('%H:%M UTC', time.gmtime())}, commit {commit}, {os.cpu_count()} cores, "
+          f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, wrk -t2 -c32 -d{SECONDS}s, "
+          f"one uvicorn worker\n")
+    footer = [] if len(results) > 1 else [
+        ("(every figure)", "PostgreSQL", "-", "-", "-", "-", "not run: set CAREPLANS_BENCH_PG_URL")]
+    print_table(results, footer)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ from pathlib import Path
 os.environ.setdefault("BENCH_CHECKINS", "0")  # no long-history plan: this profiles the request path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.__main__ import ROOT, build, login, serve, wrk  # noqa: E402
+from bench.__main__ import build, login  # noqa: E402
+from bench.harness import ROOT, serve, wrk  # noqa: E402
 from careplans.db import upgrade  # noqa: E402
 
 

@@ -1,12 +1,16 @@
-"""Bench: the choice report at 100,000 plans against 10,000, in the same run.
+"""Bench: the assurance reports at 100,000 plans against 10,000, in the same run.
 
     .venv/bin/python -m bench.reports [--small 10000] [--large 100000] [--url URL] [--repeats 3]
     .venv/bin/python -m bench.reports --existing sqlite:////tmp/plans.db   # time only, as it is
 
+`make bench` measures the same figures with `measure` (BENCH_ONLY/BENCH_SKIP name `reports`;
+BENCH_REPORT_PLANS and BENCH_REPORT_REPEATS set the sizes and repeats there).
+
 Generates plans with `careplans.demo_bulk` into a fresh SQLite database (or the
-PostgreSQL/SQLite database given with --url, which is emptied first), times the report
+PostgreSQL/SQLite database given with --url, a PostgreSQL one emptied first), times the report
 at the small size, tops up to the large size and times it again. Goal: large/small
-≤ 12× (linear or better). Timed (best of --repeats): GET /api/audit/choice-report's work
+≤ 12× for 10× the plans (linear or better; 1.2 × the ratio of the sizes for other sizes).
+Timed (best of --repeats): GET /api/audit/choice-report's work
 (the service totals and the first page of 500 checklists), the whole CSV (one row per
 plan), the checklists page (50 plans), one plan's checklist found by its reference, and
 the auditor home page's figures (this quarter).
@@ -16,23 +20,24 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("CAREPLANS_ARGON2_PROFILE", "cheapest")
+# bench.harness first: it sets the environment the app's modules read when imported.
+from bench.harness import Row, judged, print_table
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from sqlalchemy import func, select  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
-from careplans import policy, references, reports  # noqa: E402
-from careplans.db import is_sqlite, make_engine, normalise_url, upgrade  # noqa: E402
-from careplans.demo_bulk import generate  # noqa: E402
-from careplans.models import Plan, User  # noqa: E402
-from careplans.policy import Principal  # noqa: E402
-from careplans.services import accounts  # noqa: E402
+from careplans import policy, references, reports
+from careplans.db import is_sqlite, make_engine, normalise_url, upgrade
+from careplans.demo_bulk import generate
+from careplans.models import Plan, User
+from careplans.policy import Principal
+from careplans.services import accounts
+from tests.conftest import reset_postgres
 
 SECRET = "bench-secret-" + "b" * 32
 
@@ -46,11 +51,11 @@ def _auditor(db: Session) -> Principal:
 
 
 FIGURES = (
-    ("json", "choice report JSON (totals + 500 checklists), s"),
-    ("csv", "choice report CSV (every plan), s"),
-    ("plans_page", "checklists page (/audit/plans, 50 plans), s"),
-    ("checklist", "one plan's checklist by reference, s"),
-    ("home", "auditor home (/audit: this quarter's figures), s"),
+    ("json", "choice report JSON (totals + 500 checklists)"),
+    ("csv", "choice report CSV (every plan)"),
+    ("plans_page", "checklists page (/audit/plans, 50 plans)"),
+    ("checklist", "one plan's checklist by reference"),
+    ("home", "auditor home (/audit: this quarter's figures)"),
 )
 
 
@@ -93,7 +98,30 @@ def _existing(url: str, repeats: int) -> None:
     engine.dispose()
     print(f"plans: {plans:,}; plan references added first: {filled:,} in {fill_s:.2f} s (once per plan)")
     for key, words in FIGURES:
-        print(f"{words:<52} {best[key]:>8.2f}")
+        print(f"{words + ', s':<52} {best[key]:>8.2f}")
+
+
+def measure(url: str, small: int = 10_000, large: int = 100_000, repeats: int = 3) -> list[Row]:
+    """Each figure at `large` plans against `small` plans, generated in the database at `url`
+    (a PostgreSQL one is emptied first; give a fresh SQLite file)."""
+    if not is_sqlite(url):
+        reset_postgres(url)
+    upgrade(url)
+    engine = make_engine(url)
+    timed = []
+    with Session(engine, expire_on_commit=False) as db:
+        auditor = _auditor(db)
+        made = 0
+        for size in (small, large):
+            t = time.perf_counter()
+            made += generate(db, size - made, seed=size)
+            print(f"generated {size:,} plans ({time.perf_counter() - t:.0f} s for this step)", file=sys.stderr,
+                  flush=True)
+            timed.append(_time(db, auditor, repeats))
+    engine.dispose()
+    (s_best, l_best), goal = timed, f"<= {1.2 * large / small:.2f}"
+    return [judged(f"{words}, {large:,} vs {small:,} plans", f"{l_best[key]:.3f} s", f"{s_best[key]:.3f} s",
+                   l_best[key] / s_best[key], goal) for key, words in FIGURES]
 
 
 def main() -> None:
@@ -108,34 +136,13 @@ def main() -> None:
     if args.existing:
         _existing(normalise_url(args.existing), args.repeats)
         return
-    tmp = None
-    if args.url and not is_sqlite(args.url):
-        from tests.conftest import reset_postgres
-
-        url = normalise_url(args.url)
-        reset_postgres(url)
-    else:
-        tmp = Path(tempfile.mkdtemp(prefix="careplans-bench-reports-"))
-        url = f"sqlite:///{tmp / 'bench.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    rows = []
-    with Session(engine, expire_on_commit=False) as db:
-        auditor = _auditor(db)
-        made = 0
-        for size in (args.small, args.large):
-            t = time.perf_counter()
-            made += generate(db, size - made, seed=size)
-            print(f"generated {size:,} plans ({time.perf_counter() - t:.0f} s for this step)", flush=True)
-            rows.append((size, _time(db, auditor, args.repeats)))
-    engine.dispose()
-    (small, s_best), (large, l_best) = rows
-    print(f"{'figure':<52} {'small':>8} {'large':>8} {'ratio':>6}  goal")
-    for key, words in FIGURES:
-        print(f"{words:<52} {s_best[key]:>8.2f} {l_best[key]:>8.2f} {l_best[key] / s_best[key]:>6.1f}  <= 12x")
-    print(f"plans: {small:,} and {large:,} ({large / small:.0f}x)")
-    if tmp:
+    tmp = Path(tempfile.mkdtemp(prefix="careplans-bench-reports-"))
+    url = normalise_url(args.url) if args.url else f"sqlite:///{tmp / 'bench.db'}"
+    try:
+        rows = measure(url, args.small, args.large, args.repeats)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    print_table([("SQLite" if is_sqlite(url) else "PostgreSQL", rows)])
 
 
 if __name__ == "__main__":
