@@ -37,7 +37,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.session import SessionMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from careplans import pg_async, rawsql
@@ -72,6 +72,10 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
       is sent again only then, so the browser's copy expires with the row.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._known: dict[str, uuid.UUID] = {}  # session id -> its user (see _first_statement)
+
     def _touch_due(self, expires_at: dt.datetime, now: dt.datetime) -> bool:
         max_age = dt.timedelta(seconds=self.config.max_age)
         touch = dt.timedelta(seconds=min(SESSION_TOUCH_SECONDS, self.config.max_age / 2))
@@ -98,20 +102,46 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
         own snapshot (the user as of a moment later: an account deactivated in between is
         refused, as it should be)."""
         with rawsql.read_only(self.alchemy.get_engine(), snapshot=False) as cur:
-            found = _SESSION_ROW.first(cur, {"session_id": session_id[:255]})
-            row = SessionRow(*found) if found is not None else None
-            uid = self._user_to_load(row, now) if load_user else None
-            user = _ACTIVE_USER.first(cur, {"user_id": uid}) if uid is not None else None
+            statement, params, guess = self._first_statement(session_id, load_user)
+            row, user, missing = self._after_first(session_id, statement.first(cur, params), guess, now, load_user)
+            if missing is not None:
+                user = _ACTIVE_USER.first(cur, {"user_id": missing})
         return row, _principal(user)
 
     async def _read_async(self, session_id: str, now: dt.datetime) -> tuple[Any, Principal | None]:
         """As _read_sync, with PostgreSQL's async driver on the event loop (careplans.pg_async)."""
         async with pg_async.read_only(self.alchemy.get_engine()) as cur:
-            found = await cur.first(_SESSION_ROW, {"session_id": session_id[:255]})
-            row = SessionRow(*found) if found is not None else None
-            uid = self._user_to_load(row, now)
-            user = await cur.first(_ACTIVE_USER, {"user_id": uid}) if uid is not None else None
+            statement, params, guess = self._first_statement(session_id, True)
+            row, user, missing = self._after_first(session_id, await cur.first(statement, params), guess, now, True)
+            if missing is not None:
+                user = await cur.first(_ACTIVE_USER, {"user_id": missing})
         return row, _principal(user)
+
+    # A session's user never changes (logging in makes a new session id), so once this
+    # process has seen a session's user, the next request reads the session row and that
+    # user in ONE statement. The joined user counts only if the row read names that same
+    # user; otherwise the user is read by itself, as for a session not seen before.
+    _KNOWN_LIMIT = 4096
+
+    def _first_statement(self, session_id: str, load_user: bool) -> tuple[rawsql.Prepared, dict[str, Any], Any]:
+        guess = self._known.get(session_id) if load_user else None
+        if guess is None:
+            return _SESSION_ROW, {"session_id": session_id[:255]}, None
+        return _SESSION_WITH_USER, {"session_id": session_id[:255], "user_id": guess}, guess
+
+    def _after_first(self, session_id: str, found: tuple[Any, ...] | None, guess: Any, now: dt.datetime,
+                     load_user: bool) -> tuple[SessionRow | None, tuple[Any, ...] | None, uuid.UUID | None]:
+        """(the session row, its user if the statement read them, a user id still to read)."""
+        row = SessionRow(found[0], found[1]) if found is not None else None
+        uid = self._user_to_load(row, now) if load_user else None
+        if uid is None:
+            return row, None, None
+        if len(self._known) >= self._KNOWN_LIMIT:
+            self._known.clear()
+        self._known[session_id] = uid
+        if guess is not None and guess == uid:
+            return row, (found[2:] if found[2] is not None else None), None  # type: ignore[index]
+        return row, None, uid
 
     def _user_to_load(self, row: SessionRow | None, now: dt.datetime) -> uuid.UUID | None:
         """The id of the user a live session row names, if any."""
@@ -256,6 +286,11 @@ _SESSION_ROW = rawsql.Prepared(select(UserSession.data, UserSession.expires_at)
                                .where(UserSession.session_id == bindparam("session_id")))
 _ACTIVE_USER = rawsql.Prepared(select(User.id, User.role, User.display_name).where(
     User.id == bindparam("user_id", type_=User.__table__.c.id.type), User.is_active.is_(True)))
+_SESSION_WITH_USER = rawsql.Prepared(
+    select(UserSession.data, UserSession.expires_at, User.id, User.role, User.display_name)
+    .select_from(UserSession)
+    .outerjoin(User, and_(User.id == bindparam("user_id", type_=User.__table__.c.id.type), User.is_active.is_(True)))
+    .where(UserSession.session_id == bindparam("session_id")))
 
 
 def _principal(user: tuple[Any, ...] | None) -> Principal | None:

@@ -56,8 +56,11 @@ def test_second_read_writes_no_session_and_only_its_audit_row(app, world, as_):
     assert "user_sessions" not in tables, sql
     assert set(tables) <= {"audit_events", "audit_head"}, tables
     assert tables.count("audit_events") == 1
-    user_loads = [s for s in sql if re.search(r"\bFROM users\b", s)]
+    user_loads = [s for s in sql if re.search(r"\busers\.role\b", s)]  # the reader, as a principal
     assert len(user_loads) == 1, user_loads
+    # This process has seen the session's user: the session row and the user in one statement.
+    session_reads = [s for s in sql if re.search(r"\bFROM user_sessions\b", s)]
+    assert session_reads == user_loads, session_reads
 
 
 def test_session_touched_once_the_window_has_passed(app, world, as_, db):
@@ -155,3 +158,25 @@ def test_statements_per_read_do_not_grow_with_the_plan(app, world, as_, db):
     assert set(written_tables(big_sql)) <= {"audit_events", "audit_head"}
     r = kwb.get(f"/api/plans/{big}")
     assert len(r.json()["goals"]) == 500 and r.json()["version"] == 102
+
+
+def test_a_known_session_of_a_deactivated_account_is_refused_on_the_next_read(app, world, as_, db):
+    """The one-statement read of a session and its (known) user still checks the account is
+    active: deactivated directly in the database, its session rows left in place."""
+    from sqlalchemy import update
+
+    from careplans.models import User
+
+    kw = as_("keyworker_a")
+    plan_id = world.plan_ids["a"]
+    assert kw.get(f"/api/plans/{plan_id}").status_code == 200
+    assert kw.get(f"/api/plans/{plan_id}").status_code == 200  # the session's user is known now
+    uid = world.users["keyworker_a"].id
+    db.execute(update(User).where(User.id == uid).values(is_active=False))
+    db.commit()
+    try:
+        assert kw.get(f"/api/plans/{plan_id}").status_code == 401
+    finally:
+        db.execute(update(User).where(User.id == uid).values(is_active=True))
+        db.commit()
+    assert as_("keyworker_a").get(f"/api/plans/{plan_id}").status_code == 200  # active again: a new login works
