@@ -124,11 +124,8 @@ class GroupCommitter:
                 try:
                     seqs = await append_events_async(self.engine, [ev for ev, _ in waiting])
                 except Exception as exc:  # noqa: BLE001 - every waiting request must hear of it
-                    log.warning("audit batch of %d not recorded: %s", len(waiting), type(exc).__name__)
-                    _settle([(fut, None) for _, fut in waiting])
-                    continue
-                self.batches += 1
-                _settle([(fut, seq) for (_, fut), seq in zip(waiting, seqs)])
+                    seqs = self._failed(len(waiting), exc)
+                self._answer(waiting, seqs)
         finally:
             self._writers.pop(loop, None)
 
@@ -153,11 +150,19 @@ class GroupCommitter:
                 self._queue.put((ev, (loop, fut)))
             return
         except Exception as exc:  # noqa: BLE001 - every waiting request must hear of it
-            log.warning("audit batch of %d not recorded: %s", len(waiting), type(exc).__name__)
-            _settle([(fut, None) for _, fut in waiting])
-            return
-        self.batches += 1
-        _settle([(fut, seq) for (_, fut), seq in zip(waiting, seqs)])
+            seqs = self._failed(len(waiting), exc)
+        self._answer(waiting, seqs)
+
+    @staticmethod
+    def _failed(count: int, exc: Exception) -> None:
+        log.warning("audit batch of %d not recorded: %s", count, type(exc).__name__)
+        return None
+
+    def _answer(self, waiting: list[tuple[Pending, asyncio.Future[int]]], seqs: list[int] | None) -> None:
+        """Resolve a batch's futures on their loop: each its seq, or all AuditUnavailable."""
+        if seqs is not None:
+            self.batches += 1
+        _settle([(fut, seqs[i] if seqs is not None else None) for i, (_, fut) in enumerate(waiting)])
 
     def record(self, event: Pending, timeout: float | None = 60) -> int:
         """Queue one event and wait for its commit (for synchronous callers)."""

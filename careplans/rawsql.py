@@ -295,6 +295,14 @@ def write_inline(engine: Engine) -> Iterator[Cursor]:
             raise Busy() from exc
         _drop_writer(held, registry, raw)
         raise
+    with _committed(engine, driver, cursor, lambda: _drop_writer(held, registry, raw)) as cur:
+        yield cur
+
+
+@contextmanager
+def _committed(engine: Engine, driver: Any, cursor: Any, broken: Any) -> Iterator[Cursor]:
+    """Run the block on `cursor`, then commit; roll back if it raises (`broken()` if even
+    that fails: the connection must not be used again). The cursor is closed either way."""
     try:
         yield Cursor(engine, cursor)
         try:
@@ -304,8 +312,8 @@ def write_inline(engine: Engine) -> Iterator[Cursor]:
     except BaseException:
         try:
             driver.rollback()
-        except Exception:  # noqa: BLE001
-            _drop_writer(held, registry, raw)
+        except Exception:  # noqa: BLE001 - the connection is broken
+            broken()
         raise
     finally:
         with contextlib.suppress(Exception):
@@ -337,28 +345,17 @@ def write(engine: Engine) -> Iterator[Cursor]:
     if the block raises). SQLite: BEGIN IMMEDIATE (the write lock first, as every write here
     takes it); PostgreSQL: the driver's own transaction."""
     raw = _connect(engine)
-    driver = raw.driver_connection
-    sqlite = engine.dialect.name == "sqlite"
-    cursor = None
+    lost: list[bool] = []
+
+    def broken() -> None:  # never back to the pool
+        raw.invalidate()
+        lost.append(True)
+
     try:
-        cursor = driver.cursor()
-        if sqlite:
-            _run(Cursor(engine, cursor), "BEGIN IMMEDIATE", ())
-        yield Cursor(engine, cursor)
-        try:
-            driver.commit()
-        except engine.dialect.loaded_dbapi.Error as exc:
-            raise wrapped(engine, "COMMIT", (), exc) from exc
-    except BaseException:
-        try:
-            driver.rollback()
-        except Exception:  # noqa: BLE001 - the connection is broken: never back to the pool
-            raw.invalidate()
-            raw = None
-        raise
+        with _committed(engine, raw.driver_connection, raw.driver_connection.cursor(), broken) as cur:
+            if engine.dialect.name == "sqlite":
+                _run(cur, "BEGIN IMMEDIATE", ())
+            yield cur
     finally:
-        if cursor is not None:
-            with contextlib.suppress(Exception):
-                cursor.close()
-        if raw is not None:
+        if not lost:
             raw.close()
