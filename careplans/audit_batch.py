@@ -27,7 +27,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from careplans.audit import Actor, event_hash
 from careplans.errors import AuditUnavailable
@@ -161,18 +161,24 @@ _MOVE_HEAD = update(AuditHead).where(AuditHead.id == 1).values(seq=bindparam("ne
 def append_events(engine: Engine, events: list[Pending]) -> list[int]:
     """Append events to the chain in order, in one transaction holding the head lock."""
     with engine.begin() as conn:
-        seq, prev = conn.execute(_LOCK_HEAD).one()
-        rows, seqs = [], []
-        for ev in events:
-            seq += 1
-            at = utcnow()
-            digest = event_hash(prev, seq, at, ev.actor.id, ev.actor.role, ev.action, ev.plan_id, ev.client_id,
-                                ev.detail)
-            rows.append({"seq": seq, "at": at, "actor_id": ev.actor.id, "actor_role": ev.actor.role,
-                         "action": ev.action, "plan_id": ev.plan_id, "client_id": ev.client_id,
-                         "detail": ev.detail, "prev_hash": prev, "hash": digest})
-            seqs.append(seq)
-            prev = digest
-        conn.execute(_INSERT, rows)
-        conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+        return append_in(conn, events)
+
+
+def append_in(conn: Connection, events: list[Pending]) -> list[int]:
+    """Append events to the chain in order, in the caller's transaction (a write's own
+    audit row goes in with the change it records: careplans.checkin_write)."""
+    seq, prev = conn.execute(_LOCK_HEAD).one()
+    rows, seqs = [], []
+    for ev in events:
+        seq += 1
+        at = utcnow()
+        digest = event_hash(prev, seq, at, ev.actor.id, ev.actor.role, ev.action, ev.plan_id, ev.client_id,
+                            ev.detail)
+        rows.append({"seq": seq, "at": at, "actor_id": ev.actor.id, "actor_role": ev.actor.role,
+                     "action": ev.action, "plan_id": ev.plan_id, "client_id": ev.client_id,
+                     "detail": ev.detail, "prev_hash": prev, "hash": digest})
+        seqs.append(seq)
+        prev = digest
+    conn.execute(_INSERT, rows)
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     return seqs

@@ -225,12 +225,13 @@ def update_goal(content: dict[str, Any], goal_id: str, fields: dict[str, Any], a
 def add_check_in(
     content: dict[str, Any], goal_id: str, check_in_id: str, rating: int, note: str | None, author: Author, at: str
 ) -> dict[str, Any]:
-    new = copy.deepcopy(content)
-    goal = find_goal(new, goal_id)
-    goal["check_ins"].append(
-        {"id": check_in_id, "rating": rating, "note": voiced(note, author), "at": at, "by": author.name}
-    )
-    return new
+    """The document with one more check-in on the goal. Only the path to it is copied: the
+    rest is shared with `content` (neither is changed), so adding a check-in does not copy
+    the whole document, which would grow with the plan."""
+    goal = find_goal(content, goal_id)
+    item = {"id": check_in_id, "rating": rating, "note": voiced(note, author), "at": at, "by": author.name}
+    changed = {**goal, "check_ins": [*goal["check_ins"], item]}
+    return {**content, "goals": [changed if g is goal else g for g in content["goals"]]}
 
 
 # --- plan-level fields -------------------------------------------------------------
