@@ -27,8 +27,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 
+from careplans import rawsql
 from careplans.audit import Actor, event_hash
 from careplans.errors import AuditUnavailable
 from careplans.models import AuditEvent, AuditHead, utcnow
@@ -161,14 +162,26 @@ _MOVE_HEAD = update(AuditHead).where(AuditHead.id == 1).values(seq=bindparam("ne
 def append_events(engine: Engine, events: list[Pending]) -> list[int]:
     """Append events to the chain in order, in one transaction holding the head lock."""
     with engine.begin() as conn:
-        return append_in(conn, events)
+        seq, prev = conn.execute(_LOCK_HEAD).one()
+        rows = _linked(seq, prev, events)
+        conn.execute(_INSERT, rows)
+        conn.execute(_MOVE_HEAD, {"new_seq": rows[-1]["seq"], "new_hash": rows[-1]["hash"]})
+    return [row["seq"] for row in rows]
 
 
-def append_in(conn: Connection, events: list[Pending]) -> list[int]:
-    """Append events to the chain in order, in the caller's transaction (a write's own
-    audit row goes in with the change it records: careplans.checkin_write)."""
-    seq, prev = conn.execute(_LOCK_HEAD).one()
-    rows, seqs = [], []
+def append_on(cur: rawsql.Cursor, event: Pending) -> int:
+    """Append one event in the caller's write transaction on the driver's connection (a
+    write's own audit row, committed with the change it records: careplans.checkin_write)."""
+    seq, prev = _RAW_LOCK_HEAD.first(cur, {})
+    row = _linked(seq, prev, [event])[0]
+    _RAW_INSERT.run(cur, row)
+    _RAW_MOVE_HEAD.run(cur, {"new_seq": row["seq"], "new_hash": row["hash"]})
+    return row["seq"]
+
+
+def _linked(seq: int, prev: str, events: list[Pending]) -> list[dict[str, Any]]:
+    """The rows that extend the chain after (seq, prev) with `events`, in order."""
+    rows = []
     for ev in events:
         seq += 1
         at = utcnow()
@@ -177,8 +190,8 @@ def append_in(conn: Connection, events: list[Pending]) -> list[int]:
         rows.append({"seq": seq, "at": at, "actor_id": ev.actor.id, "actor_role": ev.actor.role,
                      "action": ev.action, "plan_id": ev.plan_id, "client_id": ev.client_id,
                      "detail": ev.detail, "prev_hash": prev, "hash": digest})
-        seqs.append(seq)
         prev = digest
-    conn.execute(_INSERT, rows)
-    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
-    return seqs
+    return rows
+
+
+_RAW_LOCK_HEAD, _RAW_INSERT, _RAW_MOVE_HEAD = (rawsql.Prepared(s) for s in (_LOCK_HEAD, _INSERT, _MOVE_HEAD))

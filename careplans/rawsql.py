@@ -33,7 +33,9 @@ from sqlalchemy.exc import DBAPIError
 
 
 class Prepared:
-    """A Core SELECT compiled once per dialect, run on a DB-API cursor."""
+    """A Core statement compiled once per dialect, run on a DB-API cursor: a SELECT
+    (`first`), or an INSERT or UPDATE given every column it sets (`run`: column
+    defaults are not applied here)."""
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
@@ -46,15 +48,31 @@ class Prepared:
             return found
         compiled = self.statement.compile(dialect=dialect)
         binds = {name: b.type._cached_bind_processor(dialect) for name, b in compiled.binds.items()}
-        results = [col.type._cached_result_processor(dialect, None) for col in self.statement.selected_columns]
+        selected = getattr(self.statement, "selected_columns", ())  # none for an INSERT or UPDATE
+        results = [col.type._cached_result_processor(dialect, None) for col in selected]
         order = list(compiled.positiontup) if compiled.positional else None
-        names = [col.key for col in self.statement.selected_columns]
+        names = [col.key for col in selected]
         found = (compiled, binds, results, order, names)
         with self._lock:
             self._compiled[dialect.name] = found
         return found
 
     def first(self, cur: "Cursor", params: dict[str, Any]) -> tuple[Any, ...] | None:
+        results = self._execute(cur, params)
+        try:
+            row = cur.cursor.fetchone()
+        except cur.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(cur.engine, self._for(cur.dialect)[0].string, None, exc) from exc
+        if row is None:
+            return None
+        return tuple(value if process is None else process(value) for process, value in zip(results, row))
+
+    def run(self, cur: "Cursor", params: dict[str, Any]) -> int:
+        """Run an INSERT or UPDATE; the number of rows it changed."""
+        self._execute(cur, params)
+        return cur.cursor.rowcount
+
+    def _execute(self, cur: "Cursor", params: dict[str, Any]) -> list[Any]:
         compiled, binds, results, order, _ = self._for(cur.dialect)
         values = compiled.construct_params(params)
         for name, process in binds.items():
@@ -67,12 +85,9 @@ class Prepared:
                 listener(None, cur.cursor, sql, args, None, False)
         try:
             cur.cursor.execute(sql, args)
-            row = cur.cursor.fetchone()
         except cur.dialect.loaded_dbapi.Error as exc:
             raise _wrapped(cur.engine, sql, args, exc) from exc
-        if row is None:
-            return None
-        return tuple(value if process is None else process(value) for process, value in zip(results, row))
+        return results
 
 
 def _wrapped(engine: Engine, sql: str, args: Any, exc: Exception) -> Exception:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from anyio import to_thread
 from litestar import Request, Response, get, patch, post
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from api.deps import etag, if_match_version, transact
+from api.deps import etag, if_match_version, retryable, transact
 from api.read_audit import audited, read_only
 from api.guards import ACCESS_LOG, READERS, SIGNERS, WRITERS, principal_of
 from api.schemas import AccessLog, AgreementCreate, CheckInCreate, GoalCreate, GoalPatch, PlanPatch, to_plain
-from careplans import commands, queries, reading
+from careplans import checkin_write, commands, queries, reading
+from careplans.db import writes_inline
+from careplans.policy import Principal
 from careplans.present import CheckInResult, DiffView, GoalResult, PlanVersionView, PlanView, VersionEntry
 from careplans.services import goals
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
@@ -93,15 +98,40 @@ def update_goal(request: Request, db_session: DbSession, plan_id: FromPath[str],
     return Response(goal, headers=etag(result.version))
 
 
-@post("/api/plans/{plan_id:str}/goals/{goal_id:str}/check-ins", guards=[WRITERS], sync_to_thread=True,
-      tags=["goals"], summary="Add a progress check-in (0 to 10)")
-def create_check_in(request: Request, db_session: DbSession, plan_id: FromPath[str], goal_id: FromPath[str],
-                    data: JSONBody[CheckInCreate]) -> Response[CheckInResult]:
+@post("/api/plans/{plan_id:str}/goals/{goal_id:str}/check-ins", guards=[WRITERS], tags=["goals"],
+      summary="Add a progress check-in (0 to 10)")
+async def create_check_in(request: Request, plan_id: FromPath[str], goal_id: FromPath[str],
+                          data: JSONBody[CheckInCreate]) -> Response[CheckInResult]:
+    """The ordinary check-in in one short transaction (careplans.checkin_write). On SQLite it
+    is tried on the event loop first, only if the write lock is free this moment (it never
+    waits there); otherwise one hop to the thread pool, where anything out of the ordinary
+    takes the general path (services.goals.add_check_in)."""
     principal = principal_of(request)
     based_on = if_match_version(request)
-    result, check_in = transact(db_session, lambda: goals.add_check_in(
-        db_session, principal, plan_id, goal_id, based_on, data.rating, data.note))
-    return Response(check_in, status_code=201, headers=etag(result.version))
+    engine = request.app.state.engine
+    args = (engine, principal, plan_id, goal_id, based_on, data.rating, data.note)
+    done = checkin_write.add_now(*args, wait=False) if writes_inline(engine) else checkin_write.NOT_NOW
+    if not isinstance(done, tuple):
+        done = await to_thread.run_sync(_check_in_in_thread, *args, done is None)
+    version, check_in = done
+    return Response(check_in, status_code=201, headers=etag(version))
+
+
+def _check_in_in_thread(engine: Engine, principal: Principal, plan_id: str, goal_id: str, based_on: int,
+                        rating: int, note: str | None, general: bool) -> tuple[int, CheckInResult]:
+    if not general:
+        try:
+            done = checkin_write.add_now(engine, principal, plan_id, goal_id, based_on, rating, note)
+        except DBAPIError as exc:
+            if not retryable(exc):
+                raise
+            done = None  # the general path retries it
+        if isinstance(done, tuple):
+            return done
+    with Session(engine, expire_on_commit=False) as db:
+        result, check_in = transact(db, lambda: goals.add_check_in(db, principal, plan_id, goal_id, based_on,
+                                                                   rating, note))
+    return result.version, check_in
 
 
 @post("/api/plans/{plan_id:str}/agreements", guards=[SIGNERS], sync_to_thread=True, tags=["agreement"],

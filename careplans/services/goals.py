@@ -45,10 +45,9 @@ def update_goal(db: Session, principal: Principal, plan_id: str, goal_id: str, b
 
 def add_check_in(db: Session, principal: Principal, plan_id: str, goal_id: str, based_on: int, rating: int,
                  note: str | None) -> tuple[ChangeResult, CheckInResult]:
-    check_in_id = _new_id()
-    at = utcnow().isoformat(timespec="seconds")
+    check_in_id, at = checkin_write.new_check_in()
     # The ordinary case in a fixed few statements; anything else through the general path.
-    result = checkin_write.add_check_in(db, principal, plan_id, goal_id, based_on, check_in_id, rating, note, at)
+    result = checkin_write.in_session(db, principal, plan_id, goal_id, based_on, check_in_id, rating, note, at)
     if result is None:
         result = change_plan(
             db, principal, plan_id, based_on,
