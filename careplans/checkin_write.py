@@ -49,7 +49,6 @@ from careplans.present import CheckInResult, PlanView, check_in_result, present
 from careplans.queries import actor, parse_id, reader_of, snapshot
 
 ACTION = "checkin.create"
-NOT_NOW = rawwrite.NOT_NOW
 # What the answer shows: the goals alone, each reader's rules applied as for the whole plan.
 _GOALS_ONLY = policy.Visibility("custom", frozenset({"goals"}))
 
@@ -155,18 +154,17 @@ def write(cur: rawsql.Cursor, principal: Principal, pid: uuid.UUID, goal_id: str
 
 
 def add_now(engine: Engine, principal: Principal, plan_id: str, goal_id: str, based_on: int, rating: int,
-            note: str | None, *, wait: bool = True) -> tuple[int, CheckInResult] | None | object:
-    """The ordinary check-in in a short transaction of its own: (version, the check-in as
-    its writer sees it); None when it is not the ordinary case (nothing written: take
-    `services.goals.add_check_in`); NOT_NOW (SQLite, `wait=False`) when the write lock
-    was not free."""
+            note: str | None) -> tuple[int, CheckInResult] | None:
+    """The ordinary check-in in a short transaction of its own (in a worker thread): (version,
+    the check-in as its writer sees it); None when it is not the ordinary case (nothing
+    written: take `services.goals.add_check_in`)."""
     policy.require(principal, "plans.write")
     pid = parse_id(plan_id)
     check_in_id, at = new_check_in()
     done = rawwrite.run(engine, lambda cur: write(cur, principal, pid, goal_id, based_on, check_in_id, rating,
-                                                  note, at), wait=wait)
-    if not isinstance(done, Written):
-        return done
+                                                  note, at))
+    if done is None:
+        return None
     return done.version, check_in_result(done.changed_plan(), goal_id, check_in_id)
 
 

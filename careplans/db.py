@@ -95,15 +95,11 @@ class GatedConnection(sqlite3.Connection):
         self._turn = _turn_for(os.fsdecode(database))
         self._holding = False
 
-    def take_turn(self, wait: bool = True) -> bool:
-        """Wait for the process's turn (at most the busy timeout), or with `wait=False`
-        take it only if it is free now; whether this connection holds it."""
+    def take_turn(self) -> None:
+        """Wait for the process's turn (at most the busy timeout; then SQLite's own lock decides)."""
         turn = self._turn
-        if turn is None:
-            return True
-        if not self._holding:
-            self._holding = turn.acquire(timeout=BUSY_TIMEOUT_SECONDS) if wait else turn.acquire(blocking=False)
-        return self._holding
+        if turn is not None and not self._holding:
+            self._holding = turn.acquire(timeout=BUSY_TIMEOUT_SECONDS)
 
     def give_back(self) -> None:
         if self._holding:
@@ -143,14 +139,6 @@ def reads_inline(engine: Engine) -> bool:
     statements take microseconds, while a hop to the thread pool and back costs a
     millisecond or more under load. Writes always take the thread pool (they may wait
     for the write lock); so do reads from a server over the network (PostgreSQL)."""
-    return engine.dialect.name == "sqlite"
-
-
-def writes_inline(engine: Engine) -> bool:
-    """Whether a short write is tried on the event loop first (SQLite), before a hop to the
-    thread pool: only when SQLite's write lock is free that very moment (careplans.rawwrite
-    with wait=False never waits for it there), and its statements take microseconds. A
-    write that would have to wait goes to the thread pool and waits there."""
     return engine.dialect.name == "sqlite"
 
 

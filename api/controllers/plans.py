@@ -15,7 +15,6 @@ from api.read_audit import audited, read_only
 from api.guards import ACCESS_LOG, READERS, SIGNERS, WRITERS, principal_of
 from api.schemas import AccessLog, AgreementCreate, CheckInCreate, GoalCreate, GoalPatch, PlanPatch, to_plain
 from careplans import checkin_write, commands, queries, reading
-from careplans.db import writes_inline
 from careplans.policy import Principal
 from careplans.present import CheckInResult, DiffView, GoalResult, PlanVersionView, PlanView, VersionEntry
 from careplans.services import goals
@@ -102,32 +101,26 @@ def update_goal(request: Request, db_session: DbSession, plan_id: FromPath[str],
       summary="Add a progress check-in (0 to 10)")
 async def create_check_in(request: Request, plan_id: FromPath[str], goal_id: FromPath[str],
                           data: JSONBody[CheckInCreate]) -> Response[CheckInResult]:
-    """The ordinary check-in in one short transaction (careplans.checkin_write). On SQLite it
-    is tried on the event loop first, only if the write lock is free this moment (it never
-    waits there); otherwise one hop to the thread pool, where anything out of the ordinary
-    takes the general path (services.goals.add_check_in)."""
+    """The ordinary check-in in one short transaction on the driver's connection
+    (careplans.checkin_write), in one hop to the thread pool (it may wait for the write
+    lock); anything out of the ordinary takes the general path (services.goals)."""
     principal = principal_of(request)
     based_on = if_match_version(request)
-    engine = request.app.state.engine
-    args = (engine, principal, plan_id, goal_id, based_on, data.rating, data.note)
-    done = checkin_write.add_now(*args, wait=False) if writes_inline(engine) else checkin_write.NOT_NOW
-    if not isinstance(done, tuple):
-        done = await to_thread.run_sync(_check_in_in_thread, *args, done is None)
-    version, check_in = done
+    version, check_in = await to_thread.run_sync(_check_in, request.app.state.engine, principal, plan_id, goal_id,
+                                                 based_on, data.rating, data.note)
     return Response(check_in, status_code=201, headers=etag(version))
 
 
-def _check_in_in_thread(engine: Engine, principal: Principal, plan_id: str, goal_id: str, based_on: int,
-                        rating: int, note: str | None, general: bool) -> tuple[int, CheckInResult]:
-    if not general:
-        try:
-            done = checkin_write.add_now(engine, principal, plan_id, goal_id, based_on, rating, note)
-        except DBAPIError as exc:
-            if not retryable(exc):
-                raise
-            done = None  # the general path retries it
-        if isinstance(done, tuple):
-            return done
+def _check_in(engine: Engine, principal: Principal, plan_id: str, goal_id: str, based_on: int, rating: int,
+              note: str | None) -> tuple[int, CheckInResult]:
+    try:
+        done = checkin_write.add_now(engine, principal, plan_id, goal_id, based_on, rating, note)
+    except DBAPIError as exc:
+        if not retryable(exc):
+            raise
+        done = None  # the general path retries it
+    if done is not None:
+        return done
     with Session(engine, expire_on_commit=False) as db:
         result, check_in = transact(db, lambda: goals.add_check_in(db, principal, plan_id, goal_id, based_on,
                                                                    rating, note))
