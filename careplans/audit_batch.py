@@ -174,8 +174,8 @@ def append_on(cur: rawsql.Cursor, event: Pending) -> int:
     write's own audit row, committed with the change it records: careplans.checkin_write)."""
     seq, prev = _RAW_LOCK_HEAD.first(cur, {})
     row = _linked(seq, prev, [event])[0]
-    _RAW_INSERT.run(cur, row)
-    _RAW_MOVE_HEAD.run(cur, {"new_seq": row["seq"], "new_hash": row["hash"]})
+    _RAW_INSERT.execute(cur, row)
+    _RAW_MOVE_HEAD.execute(cur, {"new_seq": row["seq"], "new_hash": row["hash"]})
     return row["seq"]
 
 

@@ -121,18 +121,18 @@ def write(cur: rawsql.Cursor, principal: Principal, pid: uuid.UUID, goal_id: str
     # The base is the previous version's, as stored: only the record is new.
     stored = versions.appended(content, [(goal_id, canonical_json(item))], count, chain or versions.GENESIS)
     new_number, now = based_on + 1, utcnow()
-    if _BUMP.run(cur, {"plan_id": pid, "based_on": based_on, "new_version": new_number,
-                       "new_fingerprint": stored.fingerprint, "now": now,
-                       "review_date": commands.review_date(after)}) != 1:  # pragma: no cover - the row lock
+    _BUMP.execute(cur, {"plan_id": pid, "based_on": based_on, "new_version": new_number,
+                        "new_fingerprint": stored.fingerprint, "now": now, "review_date": commands.review_date(after)})
+    if cur.cursor.rowcount != 1:  # pragma: no cover - guarded by the row lock; the compare-and-set as a second line
         return None
-    _NEW_VERSION.run(cur, {
+    _NEW_VERSION.execute(cur, {
         "id": uuid.uuid4(), "plan_id": pid, "number": new_number, "author_id": principal.id,
         "author_role": principal.role, "author_name": principal.name, "created_at": now,
         "changed_paths": [c.path for c in changes], "changes": ch.to_stored(changes), **stored.row_fields()})
     for seq, (record_goal, body, link) in enumerate(stored.records, start=count):
-        _RECORD.run(cur, {"id": uuid.uuid4(), "plan_id": pid, "seq": seq, "goal_id": record_goal, "body": body,
+        _RECORD.execute(cur, {"id": uuid.uuid4(), "plan_id": pid, "seq": seq, "goal_id": record_goal, "body": body,
                           "chain": link, "plan_version": new_number})
-    _PROJECTION.run(cur, {"id": uuid.UUID(check_in_id), "goal_id": uuid.UUID(goal_id), "plan_id": pid,
+    _PROJECTION.execute(cur, {"id": uuid.UUID(check_in_id), "goal_id": uuid.UUID(goal_id), "plan_id": pid,
                           "rating": rating, "recorded_at": now, "recorded_by": principal.id,
                           "plan_version": new_number})
     audit_batch.append_on(cur, audit_batch.pending(

@@ -33,9 +33,9 @@ from sqlalchemy.exc import DBAPIError
 
 
 class Prepared:
-    """A Core statement compiled once per dialect, run on a DB-API cursor: a SELECT
-    (`first`), or an INSERT or UPDATE given every column it sets (`run`: column
-    defaults are not applied here)."""
+    """A Core statement compiled once per dialect, run on a DB-API cursor: `first` for a
+    SELECT's first row, `execute` for an INSERT or UPDATE given every column it sets
+    (column defaults are not applied here)."""
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
@@ -48,7 +48,7 @@ class Prepared:
             return found
         compiled = self.statement.compile(dialect=dialect)
         binds = {name: b.type._cached_bind_processor(dialect) for name, b in compiled.binds.items()}
-        selected = getattr(self.statement, "selected_columns", ())  # none for an INSERT or UPDATE
+        selected = list(self.statement.selected_columns) if getattr(self.statement, "is_select", False) else []
         results = [col.type._cached_result_processor(dialect, None) for col in selected]
         order = list(compiled.positiontup) if compiled.positional else None
         names = [col.key for col in selected]
@@ -67,10 +67,9 @@ class Prepared:
             return None
         return tuple(value if process is None else process(value) for process, value in zip(results, row))
 
-    def run(self, cur: "Cursor", params: dict[str, Any]) -> int:
-        """Run an INSERT or UPDATE; the number of rows it changed."""
+    def execute(self, cur: "Cursor", params: dict[str, Any]) -> None:
+        """Run an INSERT or UPDATE (`cur.cursor.rowcount`: the rows it changed)."""
         self._execute(cur, params)
-        return cur.cursor.rowcount
 
     def _execute(self, cur: "Cursor", params: dict[str, Any]) -> list[Any]:
         compiled, binds, results, order, _ = self._for(cur.dialect)

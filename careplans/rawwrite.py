@@ -36,7 +36,7 @@ def run(engine: Engine, work: Callable[[rawsql.Cursor], T | None]) -> T | None:
         if isinstance(driver, GatedConnection):
             driver.take_turn()  # the process's turn first, then SQLite's lock
             try:
-                _BEGIN.run(cur, {})
+                _BEGIN.execute(cur, {})
             except BaseException:
                 driver.give_back()
                 raise
