@@ -173,6 +173,7 @@ def in_session(db: Session, principal: Principal, plan_id: str, goal_id: str, ba
     """`write` in the session's transaction (on its driver connection), as a ChangeResult."""
     policy.require(principal, "plans.write")
     pid = parse_id(plan_id)
+    db.flush()  # what the session holds unwritten, first: these statements do not flush it
     conn = db.connection()
     cursor = conn.connection.driver_connection.cursor()
     try:
@@ -182,5 +183,8 @@ def in_session(db: Session, principal: Principal, plan_id: str, goal_id: str, ba
         cursor.close()
     if done is None:
         return None
+    held = db.identity_map.get(db.identity_key(Plan, pid))
+    if held is not None:  # the plan row as the session knew it is no longer current
+        db.expire(held, ["version", "fingerprint", "updated_at", "next_review_date"])
     return commands.ChangeResult(done.version, True, done.after, lambda: commands.current_view(db, principal, pid),
                                  done.changed_plan, eager=False)

@@ -19,7 +19,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careplans import audit, checkin_write, commands
+from careplans import audit, checkin_write, commands, queries
 from careplans import plan_document as doc
 from careplans.models import AuditEvent, CheckIn, CheckInRecord, Plan, PlanVersion
 from careplans.services import clients, goals
@@ -159,3 +159,17 @@ def test_a_check_in_while_another_writer_holds_the_lock_waits_its_turn(app, worl
     t.join(30)
     poster.join(30)
     assert answer["r"].status_code == 201, answer["r"].text  # ...and is written once it is free
+
+
+def test_a_session_that_read_the_plan_sees_the_new_version_after_a_check_in(engine, world):
+    kw = world.viewer("keyworker_a")
+    with Session(engine, expire_on_commit=False) as db:
+        plan_id, goal_id, v = _plan(db, kw, "Same session", 1)
+        held = db.get(Plan, uuid.UUID(plan_id))  # the plan row, held in the session
+        assert held is not None and held.version == v
+        result, _ = goals.add_check_in(db, kw, plan_id, goal_id, v, 7, "Better")
+        view = queries.read_plan(db, kw, plan_id, audited=False)
+        assert view.version == result.version == v + 1
+        assert view.agreement.current_version == v + 1 and view.fingerprint == view.agreement.current_fingerprint
+        assert [c.rating for c in view.goals[0].check_ins][-1] == 7 and held.version == v + 1
+        db.commit()
