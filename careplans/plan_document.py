@@ -225,9 +225,8 @@ def update_goal(content: dict[str, Any], goal_id: str, fields: dict[str, Any], a
 def add_check_in(
     content: dict[str, Any], goal_id: str, check_in_id: str, rating: int, note: str | None, author: Author, at: str
 ) -> dict[str, Any]:
-    """The document with one more check-in on the goal. Only the path to it is copied: the
-    rest is shared with `content` (neither is changed), so adding a check-in does not copy
-    the whole document, which would grow with the plan."""
+    """One more check-in on the goal. Only the path to it is copied, the rest shared with
+    `content` (neither changes): a check-in does not copy the whole, growing, document."""
     goal = find_goal(content, goal_id)
     item = {"id": check_in_id, "rating": rating, "note": voiced(note, author), "at": at, "by": author.name}
     changed = {**goal, "check_ins": [*goal["check_ins"], item]}
