@@ -51,9 +51,8 @@ def transact(db: Session, work: Callable[[], T], attempts: int = 4) -> T:
             raise
         except DBAPIError as exc:
             db.rollback()
-            code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-            if code in RETRYABLE_SQLSTATES and attempt < attempts:
-                log.info("retrying transaction after sqlstate %s (attempt %d)", code, attempt)
+            if retryable(exc) and attempt < attempts:
+                log.info("retrying transaction after sqlstate %s (attempt %d)", _sqlstate(exc), attempt)
                 time.sleep(0.02 * attempt)
                 continue
             raise
@@ -62,6 +61,15 @@ def transact(db: Session, work: Callable[[], T], attempts: int = 4) -> T:
             db.close()
             raise
     raise RuntimeError("unreachable")  # pragma: no cover
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(getattr(exc, "orig", None), "sqlstate", None)
+
+
+def retryable(exc: DBAPIError) -> bool:
+    """A PostgreSQL serialization failure or deadlock: the transaction may simply run again."""
+    return _sqlstate(exc) in RETRYABLE_SQLSTATES
 
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')

@@ -49,6 +49,11 @@ from careplans.models import User
 from careplans.policy import Principal
 from careplans.services.accounts import get_active_user
 
+# Session id -> its user, as this process has seen (a session's user never changes): the
+# next read of that session joins the user to the session row (see _first_statement).
+# Shared by every route's middleware instance; cleared whole when full.
+_KNOWN_USERS: dict[str, uuid.UUID] = {}
+KNOWN_USERS_LIMIT = 4096
 ROTATE_KEY = "careplans.new_session_id"
 LOADED_KEY = "careplans.session_loaded"  # the session bytes as read, to skip writing them back unchanged
 PRINCIPAL_KEY = "careplans.principal"  # the user, loaded with the session in the same read
@@ -71,10 +76,6 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
       and unchanged session data is never written back (`store_in_message`); the cookie
       is sent again only then, so the browser's copy expires with the row.
     """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._known: dict[str, uuid.UUID] = {}  # session id -> its user (see _first_statement)
 
     def _touch_due(self, expires_at: dt.datetime, now: dt.datetime) -> bool:
         max_age = dt.timedelta(seconds=self.config.max_age)
@@ -121,10 +122,9 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
     # process has seen a session's user, the next request reads the session row and that
     # user in ONE statement. The joined user counts only if the row read names that same
     # user; otherwise the user is read by itself, as for a session not seen before.
-    _KNOWN_LIMIT = 4096
 
     def _first_statement(self, session_id: str, load_user: bool) -> tuple[rawsql.Prepared, dict[str, Any], Any]:
-        guess = self._known.get(session_id) if load_user else None
+        guess = _KNOWN_USERS.get(session_id) if load_user else None
         if guess is None:
             return _SESSION_ROW, {"session_id": session_id[:255]}, None
         return _SESSION_WITH_USER, {"session_id": session_id[:255], "user_id": guess}, guess
@@ -136,9 +136,9 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
         uid = self._user_to_load(row, now) if load_user else None
         if uid is None:
             return row, None, None
-        if len(self._known) >= self._KNOWN_LIMIT:
-            self._known.clear()
-        self._known[session_id] = uid
+        if len(_KNOWN_USERS) >= KNOWN_USERS_LIMIT:
+            _KNOWN_USERS.clear()
+        _KNOWN_USERS[session_id] = uid
         if guess is not None and guess == uid:
             return row, (found[2:] if found[2] is not None else None), None  # type: ignore[index]
         return row, None, uid

@@ -1,10 +1,11 @@
 """Profile the served app under load with py-spy (every thread, native frames off).
 
-    .venv/bin/python -m bench.profile [seconds]
+    .venv/bin/python -m bench.profile [seconds] [live,read,write]
 
 Builds the bench data on a fresh SQLite file, serves the app like `make bench`,
-drives /health/live, plan reads and then check-ins with wrk while py-spy samples the server, and
-prints the frames where the most samples were spent (inclusive), per workload.
+drives /health/live, plan reads and then check-ins with wrk (or only the workloads named)
+while py-spy samples every thread of the server, and prints the frames where the most
+samples were spent, inclusive and self (the frame on top), per workload.
 The collapsed stacks are kept in var/profile-{live,read,write}.txt for a flame graph
 (e.g. speedscope or flamegraph.pl). Needs py-spy (pip) and wrk.
 """
@@ -29,7 +30,7 @@ from careplans.db import upgrade  # noqa: E402
 
 def record(pid: int, seconds: int, out: Path, load) -> None:
     spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--duration",
-                            str(seconds), "--format", "raw", "--output", str(out), "--nonblocking"],
+                            str(seconds), "--format", "raw", "--threads", "--output", str(out), "--nonblocking"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t = threading.Thread(target=load)
     t.start()
@@ -39,19 +40,26 @@ def record(pid: int, seconds: int, out: Path, load) -> None:
 
 def summary(path: Path, n: int = 30) -> str:
     inclusive: collections.Counter[str] = collections.Counter()
+    own: collections.Counter[str] = collections.Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         c = int(count)
         total += c
-        for frame in set(stack.split(";")):
+        frames = stack.split(";")
+        for frame in set(frames):
             inclusive[frame] += c
-    rows = [f"{100 * c / total:5.1f}%  {frame}" for frame, c in inclusive.most_common(n)]
-    return f"{total} samples\n" + "\n".join(rows)
+        own[frames[-1]] += c
+
+    def rows(counter: collections.Counter[str]) -> str:
+        return "\n".join(f"{100 * c / total:5.1f}%  {frame}" for frame, c in counter.most_common(n))
+
+    return f"{total} samples\n--- inclusive\n{rows(inclusive)}\n--- self\n{rows(own)}"
 
 
 def main() -> None:
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 8
+    only = set(sys.argv[2].split(",")) if len(sys.argv) > 2 else {"live", "read", "write"}
     url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'profile.db'}"
     upgrade(url)
     data = build(url)
@@ -59,15 +67,19 @@ def main() -> None:
     out_dir.mkdir(exist_ok=True)
     with serve("api.asgi:app", url) as (base, proc):
         headers, csrf = login(base)
-        read_out, write_out = out_dir / "profile-read.txt", out_dir / "profile-write.txt"
-        live_out = out_dir / "profile-live.txt"
-        record(proc.pid, seconds, live_out, lambda: wrk(base + "/health/live", None, seconds))
-        record(proc.pid, seconds, read_out, lambda: wrk(base + f"/api/plans/{data.small_plan}", headers, seconds))
-        record(proc.pid, seconds, write_out, lambda: wrk(
-            base + "/", None, seconds, script=str(ROOT / "bench" / "checkin.lua"),
-            args=[headers["Cookie"], csrf, "2", *data.write_targets]))
-    print("=== /health/live ===\n" + summary(live_out) + "\n\n=== plan reads ===\n" + summary(read_out) + "\n\n=== check-ins ===\n" + summary(write_out))
-
+        workloads = {
+            "live": ("/health/live", lambda: wrk(base + "/health/live", None, seconds)),
+            "read": ("plan reads", lambda: wrk(base + f"/api/plans/{data.small_plan}", headers, seconds)),
+            "write": ("check-ins", lambda: wrk(base + "/", None, seconds, script=str(ROOT / "bench" / "checkin.lua"),
+                                               args=[headers["Cookie"], csrf, "2", *data.write_targets])),
+        }
+        done = []
+        for name, (title, load) in workloads.items():
+            if name in only:
+                out = out_dir / f"profile-{name}.txt"
+                record(proc.pid, seconds, out, load)
+                done.append(f"=== {title} ===\n{summary(out)}")
+    print("\n\n".join(done))
 
 if __name__ == "__main__":
     main()

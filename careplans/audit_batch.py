@@ -292,6 +292,12 @@ async def append_events_async(engine: Engine, events: list[Pending]) -> list[int
     return seqs
 
 
+def append_on(cur: rawsql.Cursor, event: Pending) -> int:
+    """Append one event in the caller's write transaction on the driver's connection (a
+    write's own audit row, committed with the change it records: careplans.checkin_write)."""
+    return _append(cur, [event])[0]
+
+
 def _append(cur: rawsql.Cursor, events: list[Pending]) -> list[int]:
     rows, seqs = _chained(_LOCK_HEAD.first(cur, {}), events)
     _INSERT.executemany(cur, rows)

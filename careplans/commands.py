@@ -78,6 +78,12 @@ def _view(db: Session, principal: Principal, plan: Plan, version: PlanVersion, c
     return present(agreement_snapshot(db, plan, version, decisions, content=content), vis, str(principal.id))
 
 
+def current_view(db: Session, principal: Principal, plan_id: uuid.UUID) -> PlanView:
+    """The plan's current version, whole, presented for the writer (inside the write's transaction)."""
+    plan, version = load_current(db, principal, plan_id, purpose="write")
+    return _view(db, principal, plan, version, versions.document_of(db, version))
+
+
 def create_plan(db: Session, principal: Principal, client_id: str | uuid.UUID,
                 today: dt.date | None = None) -> PlanView:
     policy.require(principal, "plans.create")
@@ -147,7 +153,7 @@ def change_plan(db: Session, principal: Principal, plan_id: str | uuid.UUID, bas
     now = utcnow()
     result = db.execute(
         update(Plan).where(Plan.id == plan.id, Plan.version == based_on)
-        .values(version=new_number, fingerprint=fp, updated_at=now, next_review_date=_review_date(after))
+        .values(version=new_number, fingerprint=fp, updated_at=now, next_review_date=review_date(after))
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # pragma: no cover - guarded by the row lock; kept as a second line
@@ -186,7 +192,7 @@ def _stored(db: Session, plan_id: uuid.UUID, current: PlanVersion, after: dict[s
     return versions.stored_as(parts[0], parts[1], count, chain)
 
 
-def _review_date(content: dict) -> dt.date | None:
+def review_date(content: dict) -> dt.date | None:
     """The document's next review date, for the plan row (the reports' projection)."""
     value = content.get("next_review_date")
     return dt.date.fromisoformat(value) if value else None

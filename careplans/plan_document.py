@@ -225,12 +225,12 @@ def update_goal(content: dict[str, Any], goal_id: str, fields: dict[str, Any], a
 def add_check_in(
     content: dict[str, Any], goal_id: str, check_in_id: str, rating: int, note: str | None, author: Author, at: str
 ) -> dict[str, Any]:
-    new = copy.deepcopy(content)
-    goal = find_goal(new, goal_id)
-    goal["check_ins"].append(
-        {"id": check_in_id, "rating": rating, "note": voiced(note, author), "at": at, "by": author.name}
-    )
-    return new
+    """One more check-in on the goal. Only the path to it is copied, the rest shared with
+    `content` (neither changes): a check-in does not copy the whole, growing, document."""
+    goal = find_goal(content, goal_id)
+    item = {"id": check_in_id, "rating": rating, "note": voiced(note, author), "at": at, "by": author.name}
+    changed = {**goal, "check_ins": [*goal["check_ins"], item]}
+    return {**content, "goals": [changed if g is goal else g for g in content["goals"]]}
 
 
 # --- plan-level fields -------------------------------------------------------------

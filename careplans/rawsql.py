@@ -26,10 +26,12 @@ import contextlib
 import os
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError
+
+T = TypeVar("T")
 
 
 class Prepared:
@@ -351,11 +353,32 @@ def write(engine: Engine) -> Iterator[Cursor]:
         raw.invalidate()
         lost.append(True)
 
+    driver = raw.driver_connection
     try:
-        with _committed(engine, raw.driver_connection, raw.driver_connection.cursor(), broken) as cur:
+        with _committed(engine, driver, driver.cursor(), broken) as cur:
             if engine.dialect.name == "sqlite":
+                take_turn = getattr(driver, "take_turn", None)  # careplans.db.GatedConnection
+                if take_turn is not None:
+                    take_turn()  # the process's turn first, then SQLite's lock (given back at commit/rollback)
                 _run(cur, "BEGIN IMMEDIATE", ())
             yield cur
     finally:
         if not lost:
             raw.close()
+
+
+class _NothingWritten(Exception):
+    pass
+
+
+def write_if(engine: Engine, work: Callable[[Cursor], T | None]) -> T | None:
+    """`work(cursor)` in a `write` transaction: committed when it returns a result, rolled
+    back when it returns None (it wrote nothing: the caller takes another path) or raises."""
+    try:
+        with write(engine) as cur:
+            result = work(cur)
+            if result is None:
+                raise _NothingWritten()
+            return result
+    except _NothingWritten:
+        return None

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from careplans import document
@@ -140,11 +140,17 @@ class Stored:
 
 def stored_as(base: dict[str, Any], new: list[tuple[str, str]], count: int, chain: str) -> Stored:
     """A version from its base and new records, after `count` records ending in `chain`."""
+    return appended(canonical_json(base), new, count, chain)
+
+
+def appended(base_json: str, new: list[tuple[str, str]], count: int, chain: str) -> Stored:
+    """A version from its base's canonical JSON and new records (goal id, canonical JSON of
+    the check-in), after `count` records ending in `chain`. A change that only adds
+    check-ins keeps the previous version's base as it is stored."""
     records = []
     for goal_id, body in new:
         chain = chain_step(chain, goal_id, body)
         records.append((goal_id, body, chain))
-    base_json = canonical_json(base)
     count += len(new)
     return Stored(base_json, chained_fingerprint(base_json, count, chain), SCHEME_CHAINED, count, chain, records)
 
@@ -242,7 +248,7 @@ def log_of(db: Session, plan_id: uuid.UUID) -> tuple[dict[str, list[str]], int, 
     return log, count, chain
 
 
-def add_records(db: Session, plan_id: uuid.UUID, version: int, stored: Stored) -> None:
+def add_records(db: Session | Connection, plan_id: uuid.UUID, version: int, stored: Stored) -> None:
     """Insert a new version's check-in records (one executemany)."""
     if not stored.records:
         return

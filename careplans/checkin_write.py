@@ -1,0 +1,190 @@
+"""A progress check-in, written without the general write path's overhead.
+
+A check-in is the most frequent change to a plan, and it only ever adds a record: the
+version before it keeps its check-ins as records (careplans.versions), so the new
+version's base document is the previous one unchanged, and what is new is one record.
+`write` stores exactly what `commands.change_plan` would for it — the same version row
+(the same base, the next link of the check-in chain, a scheme-2 fingerprint), the same
+record, projection and audit event, the same compare-and-set on the plan's version under
+the row lock — in a fixed number of statements, built once and run on the driver's
+connection (careplans.rawsql), without copying or re-encoding the whole document:
+
+1. the plan row, locked and scoped by the policy (FOR UPDATE; BEGIN IMMEDIATE on SQLite);
+2. the current version's base and chain head;
+3. the version bump (compare-and-set on the version the change was based on);
+4. the new version row, 5. its check-in record, 6. the check-in's projection;
+7-9. the audit event, chained in the same transaction (audit_batch.append_on).
+
+The whole document is still validated against the schema with the check-in in it, and
+the changes are derived from the documents before and after, as for any change. Anything
+out of the ordinary (no such plan, a stale If-Match, a version that keeps its whole
+document, a base in an older schema, no such goal, a check-in the schema refuses) makes
+`write` return None before it has written anything, and the caller runs the general path
+(`services.goals.add_check_in` → `change_plan`), which answers exactly as before (404,
+409 with the current plan and its audit row, 422).
+
+The answer presents only the new check-in, through `present` (the one place that
+decides what each reader sees of it): it does not grow with the plan either.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from careplans import audit_batch, commands, document, policy, rawsql, versions
+from careplans import changes as ch
+from careplans import plan_document as doc
+from careplans.models import CheckIn, CheckInRecord, Plan, PlanVersion, utcnow
+from careplans.plan_document import DocumentError, canonical_json
+from careplans.policy import Principal
+from careplans.present import CheckInResult, PlanView, check_in_result, present
+from careplans.queries import actor, parse_id, reader_of, snapshot
+
+ACTION = "checkin.create"
+# What the answer shows: the goals alone, each reader's rules applied as for the whole plan.
+_GOALS_ONLY = policy.Visibility("custom", frozenset({"goals"}))
+
+
+@functools.lru_cache(maxsize=1024)
+def _lock_plan(principal: Principal) -> rawsql.Prepared:
+    """The plan row for a write, if the principal's write scope holds it, locked (built and
+    compiled once per principal: that costs more than running it)."""
+    return rawsql.Prepared(
+        select(Plan.id, Plan.client_id, Plan.version, Plan.fingerprint, Plan.status,
+               Plan.client_signed_version, Plan.keyworker_signed_version, Plan.agreed_version,
+               Plan.agreed_fingerprint)
+        .where(Plan.id == bindparam("plan_id", type_=Plan.__table__.c.id.type), policy.plan_scope(principal, "write"))
+        .with_for_update())
+
+
+_PLAN_FIELDS = ("id", "client_id", "version", "fingerprint", "status", "client_signed_version",
+                "keyworker_signed_version", "agreed_version", "agreed_fingerprint")
+_CURRENT = rawsql.Prepared(select(PlanVersion.content, PlanVersion.check_ins, PlanVersion.check_in_chain).where(
+    PlanVersion.plan_id == bindparam("plan_id"), PlanVersion.number == bindparam("number")))
+_BUMP = rawsql.Prepared(
+    update(Plan).where(Plan.id == bindparam("plan_id"), Plan.version == bindparam("based_on"))
+    .values(version=bindparam("new_version"), fingerprint=bindparam("new_fingerprint"),
+            updated_at=bindparam("now"), next_review_date=bindparam("review_date")))
+_NEW_VERSION = rawsql.Prepared(insert(PlanVersion))
+_RECORD = rawsql.Prepared(insert(CheckInRecord))
+_PROJECTION = rawsql.Prepared(insert(CheckIn))
+
+
+def new_check_in() -> tuple[str, str]:
+    """A new check-in's id and time."""
+    return str(uuid.uuid4()), utcnow().isoformat(timespec="seconds")
+
+
+@dataclass
+class Written:
+    """A check-in written: the new version, and how to present the check-in to its writer."""
+
+    version: int
+    fingerprint: str
+    after: dict[str, Any]
+    _present: Any
+
+    def changed_plan(self) -> PlanView:
+        return self._present()
+
+
+def write(cur: rawsql.Cursor, principal: Principal, pid: uuid.UUID, goal_id: str, based_on: int,
+          check_in_id: str, rating: int, note: str | None, at: str) -> Written | None:
+    """The check-in as a new version in the caller's write transaction, or None (nothing
+    written) when it is not the ordinary case."""
+    plan = _lock_plan(principal).first(cur, {"plan_id": pid})
+    if plan is None or plan[2] != based_on:
+        return None
+    current = _CURRENT.first(cur, {"plan_id": pid, "number": based_on})
+    if current is None or current[1] is None:
+        return None
+    content, count, chain = current
+    before = msgspec.json.decode(content)
+    if document.schema_version_of(before) != document.SCHEMA_VERSION:
+        return None  # the base is upgraded (and stored anew) by the general path
+    try:
+        after = doc.add_check_in(before, goal_id, check_in_id, rating, note, principal.author, at)
+        document.validate(after)
+    except (DocumentError, document.DocumentShapeError):
+        return None
+    changes = ch.derive(before, after)
+    goal = doc.find_goal(after, goal_id)
+    item = goal["check_ins"][-1]
+    # The base is the previous version's, as stored: only the record is new.
+    stored = versions.appended(content, [(goal_id, canonical_json(item))], count, chain or versions.GENESIS)
+    new_number, now = based_on + 1, utcnow()
+    _BUMP.execute(cur, {"plan_id": pid, "based_on": based_on, "new_version": new_number,
+                        "new_fingerprint": stored.fingerprint, "now": now, "review_date": commands.review_date(after)})
+    if cur.cursor.rowcount != 1:  # pragma: no cover - guarded by the row lock; the compare-and-set as a second line
+        return None
+    _NEW_VERSION.execute(cur, {
+        "id": uuid.uuid4(), "plan_id": pid, "number": new_number, "author_id": principal.id,
+        "author_role": principal.role, "author_name": principal.name, "created_at": now,
+        "changed_paths": [c.path for c in changes], "changes": ch.to_stored(changes), **stored.row_fields()})
+    for seq, (record_goal, body, link) in enumerate(stored.records, start=count):
+        _RECORD.execute(cur, {"id": uuid.uuid4(), "plan_id": pid, "seq": seq, "goal_id": record_goal, "body": body,
+                          "chain": link, "plan_version": new_number})
+    _PROJECTION.execute(cur, {"id": uuid.UUID(check_in_id), "goal_id": uuid.UUID(goal_id), "plan_id": pid,
+                          "rating": rating, "recorded_at": now, "recorded_by": principal.id,
+                          "plan_version": new_number})
+    audit_batch.append_on(cur, audit_batch.pending(
+        actor(principal), ACTION, plan_id=pid, client_id=plan[1],
+        detail={"version": new_number, "fingerprint": stored.fingerprint, "goal_id": goal_id,
+                "check_in_id": check_in_id}))
+    row = types.SimpleNamespace(**dict(zip(_PLAN_FIELDS, plan)))
+    row.version, row.fingerprint = new_number, stored.fingerprint
+    version = types.SimpleNamespace(number=new_number, fingerprint=stored.fingerprint, created_at=now,
+                                    author_id=principal.id, author_name=principal.name,
+                                    author_role=principal.role, changes=[])
+
+    def changed_only() -> PlanView:
+        vis, _ = reader_of(principal)
+        part = {"goals": [{**goal, "check_ins": [item]}]}
+        return present(snapshot(row, version, [], part), policy.narrowed(vis, _GOALS_ONLY), str(principal.id))
+
+    return Written(new_number, stored.fingerprint, after, changed_only)
+
+
+def add_now(engine: Engine, principal: Principal, plan_id: str, goal_id: str, based_on: int, rating: int,
+            note: str | None) -> tuple[int, CheckInResult] | None:
+    """The ordinary check-in in a short transaction of its own (in a worker thread): (version,
+    the check-in as its writer sees it); None when it is not the ordinary case (nothing
+    written: take `services.goals.add_check_in`)."""
+    policy.require(principal, "plans.write")
+    pid = parse_id(plan_id)
+    check_in_id, at = new_check_in()
+    done = rawsql.write_if(engine, lambda cur: write(cur, principal, pid, goal_id, based_on, check_in_id, rating,
+                                                  note, at))
+    if done is None:
+        return None
+    return done.version, check_in_result(done.changed_plan(), goal_id, check_in_id)
+
+
+def in_session(db: Session, principal: Principal, plan_id: str, goal_id: str, based_on: int, check_in_id: str,
+               rating: int, note: str | None, at: str) -> commands.ChangeResult | None:
+    """`write` in the session's transaction (on its driver connection), as a ChangeResult."""
+    policy.require(principal, "plans.write")
+    pid = parse_id(plan_id)
+    db.flush()  # what the session holds unwritten, first: these statements do not flush it
+    conn = db.connection()
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        done = write(rawsql.Cursor(conn.engine, cursor), principal, pid, goal_id, based_on, check_in_id, rating,
+                     note, at)
+    finally:
+        cursor.close()
+    if done is None:
+        return None
+    held = db.identity_map.get(db.identity_key(Plan, pid))
+    if held is not None:  # the plan row as the session knew it is no longer current
+        db.expire(held, ["version", "fingerprint", "updated_at", "next_review_date"])
+    return commands.ChangeResult(done.version, True, done.after, lambda: commands.current_view(db, principal, pid),
+                                 done.changed_plan, eager=False)
