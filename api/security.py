@@ -23,11 +23,8 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from advanced_alchemy.extensions.litestar import SQLAlchemySyncConfig
-from advanced_alchemy.extensions.litestar._utils import delete_aa_scope_state, get_aa_scope_state
-from advanced_alchemy.extensions.litestar.plugins.init.config.common import (
-    SESSION_SCOPE_KEY,
-    SESSION_TERMINUS_ASGI_EVENTS,
-)
+from advanced_alchemy.extensions.litestar._utils import _SCOPE_NAMESPACE as _AA_NAMESPACE, get_aa_scope_state
+from advanced_alchemy.extensions.litestar.plugins.init.config.common import SESSION_SCOPE_KEY
 from advanced_alchemy.extensions.litestar.session import SQLAlchemySyncSessionBackend
 from advanced_alchemy.utils.sync_tools import async_
 from litestar.connection import ASGIConnection
@@ -36,7 +33,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.session import SessionMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
@@ -238,16 +235,19 @@ def _active_user(cur: rawsql.Cursor, user_id: str) -> tuple[Any, ...] | None:
     return _ACTIVE_USER.first(cur, {"user_id": uid})
 
 
-async def close_db_session(message: Message, scope: Scope) -> None:
-    """before_send: close the request's database session, on the event loop.
+def close_db_session(scope: Scope) -> None:
+    """Close the request's database session, if it opened one (api.app.before_send calls this
+    when the response starts).
 
     Replaces advanced-alchemy's default handler, which is synchronous and so runs in
     the thread pool on every response. Handlers end their transaction in
-    api.deps.transact, so closing here only returns the session object: no I/O."""
-    session = get_aa_scope_state(scope, SESSION_SCOPE_KEY)
-    if session is not None and message["type"] in SESSION_TERMINUS_ASGI_EVENTS:
-        session.close()
-        delete_aa_scope_state(scope, SESSION_SCOPE_KEY)
+    api.deps.transact, so closing here only returns the session object: no I/O. A request
+    that opened none (no advanced-alchemy state in its scope) costs one lookup:
+    `get_aa_scope_state` would add an empty namespace to the scope to find nothing."""
+    if _AA_NAMESPACE in scope:
+        session = get_aa_scope_state(scope, SESSION_SCOPE_KEY, pop=True)
+        if session is not None:
+            session.close()
 
 
 def end_sessions_of(db: Session, user_id: str) -> int:

@@ -73,3 +73,32 @@ def test_static_files_keep_their_own_cache_control(http):
     missing = http.get("/static/app/no-such-file.css")
     assert missing.status_code == 404
     assert_secured(missing, cache=None)
+
+
+def test_the_hook_closes_the_request_database_session_and_leaves_other_scopes_alone():
+    import asyncio
+
+    from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state, set_aa_scope_state
+    from advanced_alchemy.extensions.litestar.plugins.init.config.common import SESSION_SCOPE_KEY
+
+    from api.app import before_send
+
+    class FakeSession:
+        closed = 0
+
+        def close(self) -> None:
+            self.closed += 1
+
+    session = FakeSession()
+    with_session: dict = {"type": "http", "path": "/api/clients"}
+    set_aa_scope_state(with_session, SESSION_SCOPE_KEY, session)
+    asyncio.run(before_send({"type": "http.response.start", "status": 200, "headers": []}, with_session))
+    assert session.closed == 1 and get_aa_scope_state(with_session, SESSION_SCOPE_KEY) is None
+    asyncio.run(before_send({"type": "http.response.body", "body": b""}, with_session))
+    assert session.closed == 1
+
+    without: dict = {"type": "http", "path": "/health/live"}
+    message: dict = {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
+    asyncio.run(before_send(message, without))
+    assert without == {"type": "http", "path": "/health/live"}  # nothing added to a scope that opened no session
+    assert message["headers"][0] == (b"content-type", b"text/plain") and (b"cache-control", b"no-store") in message["headers"]
