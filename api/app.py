@@ -11,10 +11,10 @@ from litestar import Litestar, Router
 from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.security.session_auth import SessionAuth
 from litestar.types import Message, Scope
 
 from api import csrf as csrf_tokens, openapi_docs, read_audit, security, templating
+from api.bypass import LeanSessionAuth
 from api.controllers import assessments as assessment_routes
 from api.input_guard import InputGuardMiddleware
 from api.controllers import choices as choice_routes
@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Health checks and static files carry no session: skip loading and storing one.
         exclude=["^/health$", "^/health/live$", "^/static/", "^/favicon.ico$"],
     )
-    auth = SessionAuth(
+    auth = LeanSessionAuth(
         retrieve_user_handler=security.make_retrieve_user(alchemy, settings.session_max_hours * 3600),
         session_backend_config=session_config,
         exclude=["^/health$", "^/health/live$", "^/schema", "^/static/", "^/login$", "^/s/", "^/favicon.ico$"],

@@ -1,0 +1,80 @@
+"""Middleware that skips a request decides so once per route and path, not on every request.
+
+Litestar's own rule (`should_bypass_middleware`: scope type, the route handler's opt key, the
+method, the path patterns) is applied unchanged; only its answer is remembered. Every request
+pays every middleware in its route's stack, so on the paths a middleware excludes (health
+checks, static files) the test it does is most of the work the request costs.
+
+`LeanSessionAuth` is Litestar's SessionAuth with the same middleware stack (session middleware,
+exception handler, authentication middleware), built when the app is, and stepped over as a
+whole on the paths that both the session and authentication exclude.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.middleware import DefineMiddleware
+from litestar.middleware._internal.exceptions import ExceptionHandlerMiddleware
+from litestar.middleware._utils import should_bypass_middleware
+from litestar.security.session_auth import SessionAuth
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+REMEMBERED = 1024  # paths per middleware; a plan's id is in its path, so the table is emptied when full
+
+
+class Bypass:
+    """Whether Litestar would skip a middleware for this request, remembered per route handler,
+    method and path (and raw path: mounted apps are matched on it)."""
+
+    __slots__ = ("rule", "seen")
+
+    def __init__(self, **rule: Any) -> None:
+        self.rule = rule  # the keyword arguments of should_bypass_middleware, but the scope
+        self.seen: dict[tuple[Any, ...], bool] = {}
+
+    def __call__(self, scope: Scope) -> bool:
+        key = (scope["type"], scope.get("method"), scope["path"], scope.get("raw_path"), id(scope.get("route_handler")))
+        skip = self.seen.get(key)
+        if skip is None:
+            if len(self.seen) >= REMEMBERED:
+                self.seen.clear()
+            skip = self.seen[key] = should_bypass_middleware(scope=scope, **self.rule)
+        return skip
+
+
+class SessionAuthStack:
+    """Litestar's session-auth MiddlewareWrapper (security/session_auth/middleware.py), with its
+    stack built up front instead of on the first request, and not entered at all when both the
+    session middleware and the authentication middleware would let the request through untouched."""
+
+    def __init__(self, app: ASGIApp, config: SessionAuth[Any, Any]) -> None:
+        auth = config.authentication_middleware_class(
+            app=app, exclude=config.exclude, exclude_http_methods=config.exclude_http_methods,
+            exclude_opt_key=config.exclude_opt_key, scopes=config.scopes,
+            retrieve_user_handler=config.retrieve_user_handler,  # type: ignore[arg-type]
+        )
+        session = config.session_backend_config.middleware.middleware(
+            app=ExceptionHandlerMiddleware(app=auth, debug=None), backend=config.session_backend)
+        self.app = app
+        self.stack = session
+        self.session_skips = Bypass(scopes=session.scopes, exclude_opt_key=session.exclude_opt_key,
+                                    exclude_path_pattern=session.exclude_pattern)
+        self.auth_skips = Bypass(scopes=auth.scopes, exclude_opt_key=auth.exclude_opt_key,
+                                 exclude_http_methods=auth.exclude_http_methods, exclude_path_pattern=auth.exclude)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.session_skips(scope) and self.auth_skips(scope):
+            # Both pass the request on unchanged: an exception from further in is answered by the
+            # next exception handler out, with the same handlers (the route's) and the same sends.
+            await self.app(scope, receive, send)
+        else:
+            await self.stack(scope, receive, send)
+
+
+class LeanSessionAuth(SessionAuth):
+    """SessionAuth whose middleware is SessionAuthStack."""
+
+    @property
+    def middleware(self) -> DefineMiddleware:
+        return DefineMiddleware(SessionAuthStack, config=self)
