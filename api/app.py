@@ -17,6 +17,7 @@ from api import csrf as csrf_tokens, openapi_docs, read_audit, security, templat
 from api.bypass import LeanSessionAuth
 from api.controllers import assessments as assessment_routes
 from api.input_guard import InputGuardMiddleware
+from api.origin import OriginCheckMiddleware
 from api.controllers import choices as choice_routes
 from api.controllers import pages as page_routes
 from api.controllers import audit as audit_routes
@@ -151,15 +152,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[SQLAlchemyPlugin(config=alchemy)],
         on_app_init=[auth.on_app_init],
         middleware=[
-            DefineMiddleware(security.OriginCheckMiddleware, allowed_hosts=settings.allowed_hosts,
-                             allowed_origins=settings.allowed_origins),
+            # The Host check too (Litestar's AllowedHostsMiddleware, run there): the app's
+            # `allowed_hosts` would add it to every route's stack as a layer of its own.
+            # Litestar matches the whole Host header, port included.
+            DefineMiddleware(OriginCheckMiddleware, allowed_origins=settings.allowed_origins,
+                             hosts=AllowedHostsConfig(allowed_hosts=[
+                                 *settings.allowed_hosts, *(f"{h}:{settings.port}" for h in settings.allowed_hosts)])),
             # Before CSRF, which parses form bodies: sizes, field counts, UTF-8, depth, text, types.
             DefineMiddleware(InputGuardMiddleware),
             DefineMiddleware(csrf_tokens.SessionCSRFMiddleware, config=csrf),
         ],
-        # Litestar matches the whole Host header, port included.
-        allowed_hosts=AllowedHostsConfig(allowed_hosts=[
-            *settings.allowed_hosts, *(f"{h}:{settings.port}" for h in settings.allowed_hosts)]),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="careplans", version="0.1.0", path="/schema") if settings.openapi else None,
         on_startup=[security.start_cleanup(session_config, alchemy, settings.session_cleanup_minutes),
