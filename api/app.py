@@ -64,7 +64,10 @@ def secured_headers(headers: Iterable[tuple[bytes, bytes]], static: bool) -> lis
     no browser or proxy should keep. A response's own security header is kept as it is.
     """
     headers = list(headers)
-    if not any(name.lower() in _OWN_NAMES for name, _ in headers):
+    for name, _ in headers:
+        if name.lower() in _OWN_NAMES:
+            break
+    else:
         return headers + (SECURITY_HEADERS if static else _NO_STORE)
     present = {name.lower() for name, _ in headers}
     headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]

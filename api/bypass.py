@@ -24,13 +24,13 @@ REMEMBERED = 1024  # paths per middleware; a plan's id is in its path, so the ta
 
 
 class Bypass:
-    """Whether Litestar would skip a middleware for this request, remembered per route handler,
-    method and path (and raw path: mounted apps are matched on it)."""
+    """Whether Litestar would skip a middleware (or every one of several) for this request,
+    remembered per route handler, method and path (and raw path: mounted apps are matched on it)."""
 
-    __slots__ = ("rule", "seen")
+    __slots__ = ("rules", "seen")
 
-    def __init__(self, **rule: Any) -> None:
-        self.rule = rule  # the keyword arguments of should_bypass_middleware, but the scope
+    def __init__(self, *rules: dict[str, Any]) -> None:
+        self.rules = rules  # each the keyword arguments of should_bypass_middleware, but the scope
         self.seen: dict[tuple[Any, ...], bool] = {}
 
     def __call__(self, scope: Scope) -> bool:
@@ -39,7 +39,7 @@ class Bypass:
         if skip is None:
             if len(self.seen) >= REMEMBERED:
                 self.seen.clear()
-            skip = self.seen[key] = should_bypass_middleware(scope=scope, **self.rule)
+            skip = self.seen[key] = all(should_bypass_middleware(scope=scope, **rule) for rule in self.rules)
         return skip
 
 
@@ -58,13 +58,14 @@ class SessionAuthStack:
             app=ExceptionHandlerMiddleware(app=auth, debug=None), backend=config.session_backend)
         self.app = app
         self.stack = session
-        self.session_skips = Bypass(scopes=session.scopes, exclude_opt_key=session.exclude_opt_key,
-                                    exclude_path_pattern=session.exclude_pattern)
-        self.auth_skips = Bypass(scopes=auth.scopes, exclude_opt_key=auth.exclude_opt_key,
-                                 exclude_http_methods=auth.exclude_http_methods, exclude_path_pattern=auth.exclude)
+        self.both_skip = Bypass(
+            {"scopes": session.scopes, "exclude_opt_key": session.exclude_opt_key,
+             "exclude_path_pattern": session.exclude_pattern},
+            {"scopes": auth.scopes, "exclude_opt_key": auth.exclude_opt_key,
+             "exclude_http_methods": auth.exclude_http_methods, "exclude_path_pattern": auth.exclude})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.session_skips(scope) and self.auth_skips(scope):
+        if self.both_skip(scope):
             # Both pass the request on unchanged: an exception from further in is answered by the
             # next exception handler out, with the same handlers (the route's) and the same sends.
             await self.app(scope, receive, send)

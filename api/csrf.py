@@ -70,8 +70,8 @@ class SessionCSRFMiddleware(CSRFMiddleware):
 
     def __init__(self, app: ASGIApp, config: CSRFConfig) -> None:
         super().__init__(app=app, config=config)
-        self.skips = Bypass(scopes=self.scopes, exclude_opt_key=config.exclude_from_csrf_key,
-                            exclude_path_pattern=self.exclude)
+        self.skips = Bypass({"scopes": self.scopes, "exclude_opt_key": config.exclude_from_csrf_key,
+                             "exclude_path_pattern": self.exclude})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

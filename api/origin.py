@@ -15,6 +15,7 @@ from api.csrf import UNSAFE
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+ACCEPTED_HOSTS = 64
 
 
 def origin_triple(value: str) -> tuple[str, str, int] | None:
@@ -47,6 +48,7 @@ class OriginCheckMiddleware:
         self.app = app
         self.allowed_origins = {t for t in (origin_triple(o) for o in allowed_origins) if t}
         self.host_check = AllowedHostsMiddleware(app=self._check_origin, config=hosts)
+        self.accepted: set[bytes] = set()  # Host values the pattern accepted (a wildcard host allows many)
         pattern = self.host_check.allowed_hosts_regex
         # Only when the pattern is all there is to Litestar's decision (nothing excluded).
         self.host_accepted = pattern.fullmatch if (
@@ -63,8 +65,14 @@ class OriginCheckMiddleware:
             return False
         for name, value in scope["headers"]:
             if name.lower() == b"host":  # the first, as Litestar reads it
+                if value in self.accepted:
+                    return True
                 host = value.decode("latin-1")
-                return bool(host.split(":")[0]) and self.host_accepted(host) is not None
+                if host.split(":")[0] and self.host_accepted(host) is not None:
+                    if len(self.accepted) < ACCEPTED_HOSTS:
+                        self.accepted.add(value)
+                    return True
+                return False
         return False
 
     async def _check_origin(self, scope: Scope, receive: Receive, send: Send) -> None:
