@@ -102,3 +102,24 @@ def test_the_hook_closes_the_request_database_session_and_leaves_other_scopes_al
     asyncio.run(before_send(message, without))
     assert without == {"type": "http", "path": "/health/live"}  # nothing added to a scope that opened no session
     assert message["headers"][0] == (b"content-type", b"text/plain") and (b"cache-control", b"no-store") in message["headers"]
+
+
+@pytest.mark.parametrize(("host", "status"), [
+    ("127.0.0.1", 200), ("localhost:8000", 200), ("testserver.local", 200),
+    ("127.0.0.1:9999", 400), ("evil.example", 400), ("evil.example:8000", 400), (":8000", 400), ("", 400),
+])
+def test_the_host_is_checked_each_time(http, host, status):
+    for _ in range(2):  # the second time after an accepted Host was remembered
+        r = http.get("/health/live", headers={"Host": host})
+        assert r.status_code == status, r.text
+        assert_secured(r)
+
+
+def test_a_session_is_started_only_by_an_unsafe_request():
+    from litestar.connection import ASGIConnection
+
+    from api.csrf import issue_for_login
+
+    # The CSRF middleware sends a new session's token on unsafe requests only.
+    with pytest.raises(RuntimeError):
+        issue_for_login(ASGIConnection({"type": "http", "method": "GET", "headers": []}), "new-session-id")  # type: ignore[arg-type]
