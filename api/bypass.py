@@ -20,12 +20,13 @@ from litestar.middleware._utils import should_bypass_middleware
 from litestar.security.session_auth import SessionAuth
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-REMEMBERED = 1024  # paths per middleware; a plan's id is in its path, so the table is emptied when full
+REMEMBERED = 256  # paths per middleware instance (one per route), as a bound; the router gives each fixed route one path
 
 
 class Bypass:
     """Whether Litestar would skip a middleware (or every one of several) for this request,
-    remembered per route handler, method and path (and raw path: mounted apps are matched on it)."""
+    remembered per route handler, method and path (and raw path: mounted apps are matched on it)
+    for routes without path parameters, decided afresh for the others."""
 
     __slots__ = ("rules", "seen")
 
@@ -34,13 +35,18 @@ class Bypass:
         self.seen: dict[tuple[Any, ...], bool] = {}
 
     def __call__(self, scope: Scope) -> bool:
+        if scope.get("path_params"):  # an id or a file name in the path: too many paths to remember
+            return self._decide(scope)
         key = (scope["type"], scope.get("method"), scope["path"], scope.get("raw_path"), id(scope.get("route_handler")))
         skip = self.seen.get(key)
         if skip is None:
-            if len(self.seen) >= REMEMBERED:
+            if len(self.seen) >= REMEMBERED:  # only a mounted app could have this many
                 self.seen.clear()
-            skip = self.seen[key] = all(should_bypass_middleware(scope=scope, **rule) for rule in self.rules)
+            skip = self.seen[key] = self._decide(scope)
         return skip
+
+    def _decide(self, scope: Scope) -> bool:
+        return all(should_bypass_middleware(scope=scope, **rule) for rule in self.rules)
 
 
 class SessionAuthStack:
