@@ -4,7 +4,7 @@
 
 Builds the bench data on a fresh SQLite file, serves the app like `make bench`,
 drives /health/live, plan reads and then check-ins with wrk while py-spy samples the server, and
-prints the frames where the most samples were spent (inclusive), per workload.
+prints the frames where the most samples were spent (inclusive, and self time per function), per workload.
 The collapsed stacks are kept in var/profile-{live,read,write}.txt for a flame graph
 (e.g. speedscope or flamegraph.pl). Needs py-spy (pip) and wrk.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,7 @@ from careplans.db import upgrade  # noqa: E402
 
 def record(pid: int, seconds: int, out: Path, load) -> None:
     spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--duration",
-                            str(seconds), "--format", "raw", "--output", str(out), "--nonblocking"],
+                            str(seconds), "--rate", "400", "--format", "raw", "--output", str(out), "--nonblocking"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t = threading.Thread(target=load)
     t.start()
@@ -37,16 +38,22 @@ def record(pid: int, seconds: int, out: Path, load) -> None:
 
 
 def summary(path: Path, n: int = 30) -> str:
+    """The frames where the samples were spent: inclusive, and self time per function (the
+    innermost frame, line numbers folded together: where the time goes, not what it is under)."""
     inclusive: collections.Counter[str] = collections.Counter()
+    own: collections.Counter[str] = collections.Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         c = int(count)
         total += c
-        for frame in set(stack.split(";")):
+        frames = [f for f in stack.split(";") if f]
+        own[re.sub(r":\d+\)$", ")", frames[-1]) if frames else "(no Python frame)"] += c
+        for frame in set(frames):
             inclusive[frame] += c
     rows = [f"{100 * c / total:5.1f}%  {frame}" for frame, c in inclusive.most_common(n)]
-    return f"{total} samples\n" + "\n".join(rows)
+    own_rows = [f"{100 * c / total:5.1f}%  {frame}" for frame, c in own.most_common(n)]
+    return f"{total} samples\n" + "\n".join(rows) + "\n--- self time ---\n" + "\n".join(own_rows)
 
 
 def main() -> None:
