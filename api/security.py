@@ -32,7 +32,7 @@ from litestar.datastructures import Cookie
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.session import SessionMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Receive, Scope, Send
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
