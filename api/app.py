@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin, SQLAlchemySyncConfig, SyncSessionConfig
+from advanced_alchemy.extensions.litestar.plugins.init.config.common import SESSION_TERMINUS_ASGI_EVENTS
 from litestar import Litestar, Router
 from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.security.session_auth import SessionAuth
+from litestar.types import Message, Scope
 
 from api import csrf as csrf_tokens, openapi_docs, read_audit, security, templating
+from api.bypass import LeanSessionAuth
 from api.controllers import assessments as assessment_routes
 from api.input_guard import InputGuardMiddleware
+from api.origin import OriginCheckMiddleware
 from api.controllers import choices as choice_routes
 from api.controllers import pages as page_routes
 from api.controllers import audit as audit_routes
@@ -48,23 +52,47 @@ SECURITY_HEADERS = [
 ]
 
 
-async def add_security_headers(message, scope) -> None:
-    """before_send hook: security headers on every response, error responses included.
+# Every name the hook below sets; a response that sets none of them (nearly all) takes the fast path.
+_OWN_NAMES = frozenset({*(name for name, _ in SECURITY_HEADERS), b"cache-control"})
+_NO_STORE = [*SECURITY_HEADERS, (b"cache-control", b"no-store")]
 
-    An app-level before_send hook sees every response, including those made when
-    middleware refuses a request (401 from auth); layered `response_headers` reach
-    only responses returned by route handlers. Anything but static assets is
-    `no-store`: pages and API answers hold personal data no browser or proxy should keep.
+
+def secured_headers(headers: Iterable[tuple[bytes, bytes]], static: bool) -> list[tuple[bytes, bytes]]:
+    """The response's headers plus the security headers, each once; `no-store` unless `static`.
+
+    Anything but static assets is `no-store`: pages and API answers hold personal data
+    no browser or proxy should keep. A response's own security header is kept as it is.
     """
-    if message["type"] != "http.response.start":
-        return
-    headers = list(message.get("headers", []))
-    present = {k.lower() for k, _ in headers}
+    headers = list(headers)
+    for name, _ in headers:
+        if name.lower() in _OWN_NAMES:
+            break
+    else:
+        return headers + (SECURITY_HEADERS if static else _NO_STORE)
+    present = {name.lower() for name, _ in headers}
     headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
-    if not scope.get("path", "").startswith("/static/"):
+    if not static:
         headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
         headers.append((b"cache-control", b"no-store"))
-    message["headers"] = headers
+    return headers
+
+
+async def before_send(message: Message, scope: Scope) -> None:
+    """The app's one before_send hook: security headers on every response, and the request's
+    database session closed (security.close_db_session).
+
+    An app-level before_send hook sees every response, including those made when
+    middleware refuses a request (401 from auth) and the router's own 404s; layered
+    `response_headers` reach only responses returned by route handlers. Litestar awaits
+    each hook for every message sent, so both jobs are one hook: it is registered as
+    advanced-alchemy's `before_send_handler`, which the plugin adds to the app's hooks.
+    """
+    kind = message["type"]
+    if kind == "http.response.start":
+        security.close_db_session(scope)
+        message["headers"] = secured_headers(message.get("headers", ()), scope.get("path", "").startswith("/static/"))
+    elif kind in SESSION_TERMINUS_ASGI_EVENTS:
+        security.close_db_session(scope)
 
 
 def dispose_engine(app: Litestar) -> None:
@@ -93,7 +121,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # session store needs while the response starts. Hence expire_on_commit=False.
     alchemy = SQLAlchemySyncConfig(engine_instance=engine, session_dependency_key="db_session", create_all=False,
                                    session_config=SyncSessionConfig(expire_on_commit=False),
-                                   before_send_handler=security.close_db_session)
+                                   before_send_handler=before_send)  # the app's one before_send hook
     session_config = security.DatabaseSessionConfig(
         alchemy=alchemy,
         key=security.SESSION_COOKIE,
@@ -105,7 +133,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Health checks and static files carry no session: skip loading and storing one.
         exclude=["^/health$", "^/health/live$", "^/static/", "^/favicon.ico$"],
     )
-    auth = SessionAuth(
+    auth = LeanSessionAuth(
         retrieve_user_handler=security.make_retrieve_user(alchemy, settings.session_max_hours * 3600),
         session_backend_config=session_config,
         exclude=["^/health$", "^/health/live$", "^/schema", "^/static/", "^/login$", "^/s/", "^/favicon.ico$"],
@@ -127,16 +155,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[SQLAlchemyPlugin(config=alchemy)],
         on_app_init=[auth.on_app_init],
         middleware=[
-            DefineMiddleware(security.OriginCheckMiddleware, allowed_hosts=settings.allowed_hosts,
-                             allowed_origins=settings.allowed_origins),
+            # The Host check too (Litestar's AllowedHostsMiddleware, run there): the app's
+            # `allowed_hosts` would add it to every route's stack as a layer of its own.
+            # Litestar matches the whole Host header, port included.
+            DefineMiddleware(OriginCheckMiddleware, allowed_origins=settings.allowed_origins,
+                             hosts=AllowedHostsConfig(allowed_hosts=[
+                                 *settings.allowed_hosts, *(f"{h}:{settings.port}" for h in settings.allowed_hosts)])),
             # Before CSRF, which parses form bodies: sizes, field counts, UTF-8, depth, text, types.
             DefineMiddleware(InputGuardMiddleware),
             DefineMiddleware(csrf_tokens.SessionCSRFMiddleware, config=csrf),
         ],
-        # Litestar matches the whole Host header, port included.
-        allowed_hosts=AllowedHostsConfig(allowed_hosts=[
-            *settings.allowed_hosts, *(f"{h}:{settings.port}" for h in settings.allowed_hosts)]),
-        before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="careplans", version="0.1.0", path="/schema") if settings.openapi else None,
         on_startup=[security.start_cleanup(session_config, alchemy, settings.session_cleanup_minutes),

@@ -18,6 +18,7 @@ and authentication refuses them (401) unless the route is public (logging in).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from litestar.config.csrf import CSRFConfig
@@ -25,10 +26,11 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException
-from litestar.middleware._utils import should_bypass_middleware
 from litestar.middleware.csrf import CSRF_SECRET_LENGTH, CSRFMiddleware, generate_csrf_hash, generate_csrf_token
-from litestar.types import Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
+
+from api.bypass import Bypass
 
 SESSION_COOKIE = "careplans_session"
 CSRF_COOKIE = "careplans_csrf"
@@ -37,18 +39,23 @@ NEW_TOKEN_KEY = "careplans.new_csrf_token"  # set at login: the token for the ne
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+@functools.lru_cache(maxsize=4096)  # asked on every request that carries a session
 def session_secret(secret: str, session_id: str | None) -> str:
     """The key that signs CSRF tokens for one session."""
     return hmac.new(secret.encode(), f"csrf:{session_id or ''}".encode(), hashlib.sha256).hexdigest()
 
 
-def _session_id(scope: Scope) -> str | None:
-    value = ASGIConnection(scope).cookies.get(SESSION_COOKIE)
+def _session_id(connection: ASGIConnection) -> str | None:
+    value = connection.cookies.get(SESSION_COOKIE)
     return value if value and value != "null" else None
 
 
 def issue_for_login(connection: ASGIConnection, new_session_id: str) -> str:
-    """A token for the session a login just started; the middleware sends it as the new cookie."""
+    """A token for the session a login just started; the middleware sends it as the new cookie.
+
+    The middleware watches for it on unsafe requests only: logging in is a POST."""
+    if connection.scope.get("method") not in UNSAFE:
+        raise RuntimeError("Logging in changes state: only an unsafe method (POST) may start a session.")
     config: CSRFConfig = connection.app.state.csrf_config
     token = generate_csrf_token(secret=session_secret(config.secret, new_session_id))
     connection.scope[NEW_TOKEN_KEY] = token  # type: ignore[literal-required]
@@ -57,30 +64,44 @@ def issue_for_login(connection: ASGIConnection, new_session_id: str) -> str:
 
 
 class SessionCSRFMiddleware(CSRFMiddleware):
-    """Litestar's CSRF check with the token bound to the session (see the module docstring)."""
+    """Litestar's CSRF check with the token bound to the session (see the module docstring).
+
+    On the paths it excludes it does nothing at all, decided once per path (api.bypass)."""
+
+    def __init__(self, app: ASGIApp, config: CSRFConfig) -> None:
+        super().__init__(app=app, config=config)
+        self.skips = Bypass({"scopes": self.scopes, "exclude_opt_key": config.exclude_from_csrf_key,
+                             "exclude_path_pattern": self.exclude})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        send = self._send_new_token(scope, send)
-        session_id = _session_id(scope)
-        unsafe = scope.get("method") in UNSAFE
-        if (unsafe and session_id is None) or should_bypass_middleware(
-                scope=scope, scopes=self.scopes, exclude_opt_key=self.config.exclude_from_csrf_key,
-                exclude_path_pattern=self.exclude):
+        unsafe = scope["method"] in UNSAFE
+        if unsafe:  # only a POST logs in (issue_for_login)
+            send = self._send_new_token(scope, send)
+        if self.skips(scope):
+            await self.app(scope, receive, send)
+            return
+        connection = ASGIConnection(scope)
+        session_id = _session_id(connection)
+        if unsafe and session_id is None:
             await self.app(scope, receive, send)
             return
         secret = session_secret(self.config.secret, session_id)
-        request = scope["litestar_app"].request_class(scope=scope, receive=receive)
-        cookie = request.cookies.get(self.config.cookie_name)
+        cookie = connection.cookies.get(self.config.cookie_name)
         state = ScopeState.from_scope(scope)
         if not unsafe:
             if cookie is not None and _verify(cookie, secret) is None:
                 cookie = None  # another session's token: give this session its own
-            token = state.csrf_token = cookie or generate_csrf_token(secret=secret)
-            await self.app(scope, receive, self.create_send_wrapper(send=send, csrf_cookie=cookie, token=token))
+            if cookie is None:
+                state.csrf_token = token = generate_csrf_token(secret=secret)
+                send = self.create_send_wrapper(send=send, csrf_cookie=None, token=token)
+            else:
+                state.csrf_token = cookie
+            await self.app(scope, receive, send)
             return
+        request = scope["litestar_app"].request_class(scope=scope, receive=receive)
         sent = request.headers.get(self.config.header_name)
         content_type, _ = request.content_type
         if not sent and content_type in {RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART}:

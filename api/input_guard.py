@@ -148,7 +148,8 @@ class InputGuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        self._check_query(scope)
+        if scope.get("query_string"):
+            self._check_query(scope)
         if scope.get("method") not in BODY_METHODS:
             await self.app(scope, receive, send)
             return

@@ -3,6 +3,7 @@
 - Sessions are server-side rows (advanced-alchemy's backend), shared by every app
   process. Litestar reuses a session id the browser sends; at login we issue a new
   one (session fixation), see RotatingSessionBackend.
+- Host and Origin checks are api/origin.py.
 - CSRF is Litestar's double-submit middleware with the token bound to the session and
   rotated at login (api/csrf.py), applied whenever the request carries a session cookie;
   a request without one has no session to ride on and is refused by authentication
@@ -20,23 +21,18 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
 from advanced_alchemy.extensions.litestar import SQLAlchemySyncConfig
-from advanced_alchemy.extensions.litestar._utils import delete_aa_scope_state, get_aa_scope_state
-from advanced_alchemy.extensions.litestar.plugins.init.config.common import (
-    SESSION_SCOPE_KEY,
-    SESSION_TERMINUS_ASGI_EVENTS,
-)
+from advanced_alchemy.extensions.litestar._utils import _SCOPE_NAMESPACE as _AA_NAMESPACE, get_aa_scope_state
+from advanced_alchemy.extensions.litestar.plugins.init.config.common import SESSION_SCOPE_KEY
 from advanced_alchemy.extensions.litestar.session import SQLAlchemySyncSessionBackend
 from advanced_alchemy.utils.sync_tools import async_
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
-from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.session import SessionMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Receive, Scope, Send
 from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
@@ -62,7 +58,6 @@ TOUCHED_KEY = "careplans.session_touched"  # this request moved the stored sessi
 # every request: a read writes nothing but its audit row. The idle timeout is then
 # between max_age - SESSION_TOUCH_SECONDS and max_age.
 SESSION_TOUCH_SECONDS = 300
-UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 # --- sessions ----------------------------------------------------------------------
@@ -297,16 +292,19 @@ def _principal(user: tuple[Any, ...] | None) -> Principal | None:
     return Principal(id=user[0], role=user[1], name=user[2]) if user is not None else None
 
 
-async def close_db_session(message: Message, scope: Scope) -> None:
-    """before_send: close the request's database session, on the event loop.
+def close_db_session(scope: Scope) -> None:
+    """Close the request's database session, if it opened one (api.app.before_send calls this
+    when the response starts).
 
     Replaces advanced-alchemy's default handler, which is synchronous and so runs in
     the thread pool on every response. Handlers end their transaction in
-    api.deps.transact, so closing here only returns the session object: no I/O."""
-    session = get_aa_scope_state(scope, SESSION_SCOPE_KEY)
-    if session is not None and message["type"] in SESSION_TERMINUS_ASGI_EVENTS:
-        session.close()
-        delete_aa_scope_state(scope, SESSION_SCOPE_KEY)
+    api.deps.transact, so closing here only returns the session object: no I/O. A request
+    that opened none (no advanced-alchemy state in its scope) costs one lookup:
+    `get_aa_scope_state` would add an empty namespace to the scope to find nothing."""
+    if _AA_NAMESPACE in scope:
+        session = get_aa_scope_state(scope, SESSION_SCOPE_KEY, pop=True)
+        if session is not None:
+            session.close()
 
 
 def end_sessions_of(db: Session, user_id: str) -> int:
@@ -348,53 +346,6 @@ def make_retrieve_user(alchemy: SQLAlchemySyncConfig, max_age_seconds: int | Non
         return await async_(_load)(user_id)
 
     return retrieve_user
-
-
-# --- origin check -------------------------------------------------------------------------
-
-DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def origin_triple(value: str) -> tuple[str, str, int] | None:
-    """(scheme, host, port) of an origin or URL; None when it has no host (e.g. "null")."""
-    try:
-        parts = urlsplit(value.strip())
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = (parts.scheme or "").lower()
-    if scheme not in DEFAULT_PORTS or not parts.hostname:
-        return None
-    return scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme]
-
-
-class OriginCheckMiddleware:
-    """Refuse cross-site unsafe requests (Sec-Fetch-Site / Origin), a second line behind CSRF.
-
-    An Origin must match this request's own scheme, host and port, or one of the allowed
-    origins (CAREPLANS_ALLOWED_ORIGINS); `Origin: null` (sandboxed frames, some redirects)
-    is refused. Pages send Referrer-Policy: same-origin, so browsers send a real Origin.
-    """
-
-    def __init__(self, app: ASGIApp, allowed_hosts: tuple[str, ...], allowed_origins: tuple[str, ...] = ()) -> None:
-        self.app = app
-        self.allowed = {h.lower() for h in allowed_hosts}
-        self.allowed_origins = {t for t in (origin_triple(o) for o in allowed_origins) if t}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("method") in UNSAFE:
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-            site = headers.get("sec-fetch-site")
-            origin = headers.get("origin")
-            bad = site is not None and site not in ("same-origin", "none")
-            if origin is not None:
-                claimed = origin_triple(origin)
-                own = origin_triple(f"{scope.get('scheme', 'http')}://{headers.get('host', '')}")
-                if claimed is None or (claimed != own and claimed not in self.allowed_origins):
-                    bad = True
-            if bad:
-                raise PermissionDeniedException("Cross-site requests are not accepted.")
-        await self.app(scope, receive, send)
 
 
 # Guards (who may call a route) are in api/guards.py, decided by careplans.policy.

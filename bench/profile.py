@@ -30,7 +30,7 @@ from careplans.db import upgrade  # noqa: E402
 
 def record(pid: int, seconds: int, out: Path, load) -> None:
     spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--duration",
-                            str(seconds), "--format", "raw", "--threads", "--output", str(out), "--nonblocking"],
+                            str(seconds), "--rate", "400", "--format", "raw", "--threads", "--output", str(out), "--nonblocking"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t = threading.Thread(target=load)
     t.start()

@@ -15,7 +15,7 @@ from api.deps import etag, if_match_version, retryable, transact
 from api.read_audit import audited, current_plan
 from api.guards import ACCESS_LOG, READERS, SIGNERS, WRITERS, principal_of
 from api.schemas import AccessLog, AgreementCreate, CheckInCreate, GoalCreate, GoalPatch, PlanPatch, to_plain
-from careplans import checkin_write, commands, queries, reading
+from careplans import checkin_write, commands, queries
 from careplans.policy import Principal
 from careplans.present import CheckInResult, DiffView, GoalResult, PlanVersionView, PlanView, VersionEntry
 from careplans.services import goals
