@@ -7,6 +7,8 @@ static files, and responses that set a Cache-Control of their own.
 
 from __future__ import annotations
 
+import threading
+
 import uuid
 
 import pytest
@@ -89,17 +91,36 @@ def test_the_hook_closes_the_request_database_session_and_leaves_other_scopes_al
         def close(self) -> None:
             self.closed += 1
 
+    def run(message: dict, scope: dict) -> None:
+        # In a thread of its own: after the browser tests, sync Playwright leaves a loop
+        # marked running in the main thread, where asyncio.run would refuse.
+        done: list[BaseException | None] = []
+
+        def target() -> None:
+            try:
+                asyncio.run(before_send(message, scope))
+                done.append(None)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+                done.append(exc)
+
+        worker = threading.Thread(target=target)
+        worker.start()
+        worker.join(30)
+        assert done, "before_send did not finish"
+        if done[0] is not None:
+            raise done[0]
+
     session = FakeSession()
     with_session: dict = {"type": "http", "path": "/api/clients"}
     set_aa_scope_state(with_session, SESSION_SCOPE_KEY, session)
-    asyncio.run(before_send({"type": "http.response.start", "status": 200, "headers": []}, with_session))
+    run({"type": "http.response.start", "status": 200, "headers": []}, with_session)
     assert session.closed == 1 and get_aa_scope_state(with_session, SESSION_SCOPE_KEY) is None
-    asyncio.run(before_send({"type": "http.response.body", "body": b""}, with_session))
+    run({"type": "http.response.body", "body": b""}, with_session)
     assert session.closed == 1
 
     without: dict = {"type": "http", "path": "/health/live"}
     message: dict = {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
-    asyncio.run(before_send(message, without))
+    run(message, without)
     assert without == {"type": "http", "path": "/health/live"}  # nothing added to a scope that opened no session
     assert message["headers"][0] == (b"content-type", b"text/plain") and (b"cache-control", b"no-store") in message["headers"]
 
