@@ -77,6 +77,7 @@ class GroupCommitter:
         self.inline = engine.dialect.name == "sqlite" if inline is None else inline
         self._inline: dict[asyncio.AbstractEventLoop, list[tuple[Pending, asyncio.Future[int]]]] = {}
         self._writers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
+        self._checkpoints: set[asyncio.Future[None]] = set()  # SQLite: WAL checkpoints running in threads
 
     # --- the callers' side -------------------------------------------------------------------
 
@@ -122,9 +123,10 @@ class GroupCommitter:
                 if not waiting:
                     return
                 try:
-                    seqs = await append_events_async(self.engine, [ev for ev, _ in waiting])
+                    seqs: list[int] | None = await append_events_async(self.engine, [ev for ev, _ in waiting])
                 except Exception as exc:  # noqa: BLE001 - every waiting request must hear of it
-                    seqs = self._failed(len(waiting), exc)
+                    _failed(len(waiting), exc)
+                    seqs = None
                 self._answer(waiting, seqs)
         finally:
             self._writers.pop(loop, None)
@@ -150,13 +152,15 @@ class GroupCommitter:
                 self._queue.put((ev, (loop, fut)))
             return
         except Exception as exc:  # noqa: BLE001 - every waiting request must hear of it
-            seqs = self._failed(len(waiting), exc)
+            _failed(len(waiting), exc)
+            seqs = None
         self._answer(waiting, seqs)
-
-    @staticmethod
-    def _failed(count: int, exc: Exception) -> None:
-        log.warning("audit batch of %d not recorded: %s", count, type(exc).__name__)
-        return None
+        if seqs is not None and self.batches % CHECKPOINT_EVERY == 0:
+            # The loop's writer connection never checkpoints in its commit (rawsql.write_inline):
+            # the WAL is copied into the database here, in a thread, off the loop.
+            self._checkpoints.add(loop.run_in_executor(None, _checkpoint_quietly, self.engine))
+            for done in [f for f in self._checkpoints if f.done()]:
+                self._checkpoints.discard(done)
 
     def _answer(self, waiting: list[tuple[Pending, asyncio.Future[int]]], seqs: list[int] | None) -> None:
         """Resolve a batch's futures on their loop: each its seq, or all AuditUnavailable."""
@@ -228,7 +232,7 @@ class GroupCommitter:
         try:
             seqs: list[int] | None = append_events(self.engine, [ev for ev, _ in live])
         except Exception as exc:  # noqa: BLE001 - every waiting request must hear of it
-            log.warning("audit batch of %d not recorded: %s", len(live), type(exc).__name__)
+            _failed(len(live), exc)
             seqs = None
         else:
             self.batches += 1
@@ -247,6 +251,22 @@ class GroupCommitter:
                 loop.call_soon_threadsafe(_settle, items)
             except RuntimeError:  # that loop has closed: nobody is waiting any more
                 pass
+
+
+# SQLite: a WAL checkpoint in a thread after this many batches committed on the loop (the
+# default automatic checkpoint comes at 1,000 WAL pages; a batch writes a few).
+CHECKPOINT_EVERY = 200
+
+
+def _failed(count: int, exc: Exception) -> None:
+    log.warning("audit batch of %d not recorded: %s", count, type(exc).__name__)
+
+
+def _checkpoint_quietly(engine: Engine) -> None:
+    try:
+        rawsql.checkpoint(engine)
+    except Exception as exc:  # noqa: BLE001 - the next one will try again; writes in threads checkpoint too
+        log.warning("WAL checkpoint failed: %s", type(exc).__name__)
 
 
 def _settle(items: list[tuple[asyncio.Future[int], int | None]]) -> None:

@@ -261,6 +261,18 @@ def read_only(engine: Engine, *, snapshot: bool = True) -> Iterator[Cursor]:
             raise
 
 
+def checkpoint(engine: Engine) -> tuple[int, int]:
+    """A PASSIVE WAL checkpoint (SQLite), in the caller's thread: copies what it can of the
+    WAL into the database without waiting for readers or writers. (frames in the WAL,
+    frames copied)."""
+    raw = _connect(engine)
+    try:
+        _busy, frames, copied = raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return frames, copied
+    finally:
+        raw.close()
+
+
 class Busy(Exception):
     """SQLite's write lock is held by another connection right now (write_inline does not wait)."""
 
@@ -284,6 +296,9 @@ def write_inline(engine: Engine) -> Iterator[Cursor]:
             raise Busy()
         raw = _connect(engine)
         raw.driver_connection.execute("PRAGMA busy_timeout=0")
+        # No automatic checkpoint in a commit on the loop (it copies the WAL into the database
+        # and fsyncs: milliseconds): the caller runs `checkpoint` in a thread now and then.
+        raw.driver_connection.execute("PRAGMA wal_autocheckpoint=0")
         with _HELD_LOCK:
             registry.append(raw)
         held.writer, held.writer_pid = raw, os.getpid()

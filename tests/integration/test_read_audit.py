@@ -4,6 +4,7 @@ committed before the answer, in a chain that still verifies with writes in betwe
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -100,6 +101,35 @@ def test_sqlite_read_waits_for_a_held_write_lock_then_answers_with_its_row(app, 
     assert kw.get(f"/api/plans/{plan_id}").status_code == 200
     assert reads_of(db, plan_id) == before + 2
     assert audit.verify(db).ok
+
+
+def test_sqlite_checkpoints_run_in_a_thread_not_in_the_loops_commit(app, world, as_, database_url, monkeypatch):
+    """The loop's audit commits never checkpoint the WAL themselves (an fsync on the event
+    loop); every CHECKPOINT_EVERY batches a checkpoint runs in a worker thread instead."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite only")
+    from careplans import audit_batch, rawsql
+
+    ran: list[tuple[str, tuple[int, int]]] = []
+    real = rawsql.checkpoint
+
+    def watched(engine):
+        result = real(engine)
+        ran.append((threading.current_thread().name, result))
+        return result
+
+    monkeypatch.setattr(rawsql, "checkpoint", watched)
+    monkeypatch.setattr(audit_batch, "CHECKPOINT_EVERY", 1)
+    kw = as_("keyworker_a")
+    plan_id = world.plan_ids["a"]
+    loop_thread = app.state.test_portal.call(lambda: threading.current_thread().name)
+    for _ in range(3):
+        assert kw.get(f"/api/plans/{plan_id}").status_code == 200
+    deadline = time.monotonic() + 10
+    while len(ran) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(ran) >= 3, ran
+    assert all(name != loop_thread for name, _ in ran), (loop_thread, ran)
 
 
 def test_postgres_reads_take_the_async_driver_on_the_apps_loop(app, world, as_, db, database_url):
