@@ -13,7 +13,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.types import Message, Scope
 
-from api import csrf as csrf_tokens, openapi_docs, read_audit, security, templating
+from api import csrf as csrf_tokens, openapi_docs, read_audit, security, session_cleanup, templating
 from api.bypass import LeanSessionAuth
 from api.controllers import assessments as assessment_routes
 from api.input_guard import InputGuardMiddleware
@@ -167,9 +167,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="careplans", version="0.1.0", path="/schema") if settings.openapi else None,
-        on_startup=[security.start_cleanup(session_config, alchemy, settings.session_cleanup_minutes),
+        on_startup=[session_cleanup.start_cleanup(session_config, alchemy, settings.session_cleanup_minutes),
                     read_audit.start],
-        on_shutdown=[pdf.shutdown, security.stop_cleanup, read_audit.stop, dispose_engine],
+        on_shutdown=[pdf.shutdown, session_cleanup.stop_cleanup, read_audit.stop, dispose_engine],
         debug=False,
     )
     app.state.settings = settings
