@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from bench import pdf as pdf_bench
 from bench import reports as reports_bench
-from careplans import audit_batch, commands, queries, reading
+from careplans import audit_batch, commands, plan_history, reading
 from careplans.db import is_sqlite, make_engine, normalise_url, upgrade
 from careplans.demo import DEMO_PASSWORD, load_demo
 from careplans.models import Client, Plan, User
@@ -158,8 +158,8 @@ def statements(url: str, data: Data) -> dict[str, int]:
 
         measure("read_small", lambda: served_read(data.small_plan))
         measure("read_big", lambda: served_read(data.big_plan))
-        measure("version_first", lambda: queries.get_version(db, kw, data.big_plan, 1))
-        measure("version_last", lambda: queries.get_version(db, kw, data.big_plan, data.big_versions))
+        measure("version_first", lambda: plan_history.get_version(db, kw, data.big_plan, 1))
+        measure("version_last", lambda: plan_history.get_version(db, kw, data.big_plan, data.big_versions))
     engine.dispose()
     return out
 

@@ -19,7 +19,7 @@ from api.forms import LONG_TEXT, Errors, FormData, field_of, integer, merged_val
 from api.guards import principal_of
 from careplans import plan_document as doc
 from careplans.errors import InvalidInput, NotFound, VersionConflict
-from careplans import commands, queries
+from careplans import commands, plan_history
 from careplans.views import text_of
 from litestar.params import FromPath
 from api.deps import DbSession
@@ -106,11 +106,11 @@ def _merge_page(db_session: Session, viewer, plan_id: str, exc: VersionConflict,
         # One audit event for the page: the plan read; the version and history beside it are part of it.
         context = load_plan(db_session, viewer, plan_id)
         try:
-            base = plain(queries.get_version(db_session, viewer, plan_id, exc.your_version, audited=False))["about_me"]
+            base = plain(plan_history.get_version(db_session, viewer, plan_id, exc.your_version, audited=False))["about_me"]
         except NotFound:
             base = None
         context["base"] = base
-        context["newer"] = [v for v in plain(queries.list_versions(db_session, viewer, plan_id, audited=False))
+        context["newer"] = [v for v in plain(plan_history.list_versions(db_session, viewer, plan_id, audited=False))
                             if v["version"] > exc.your_version]
         return context
 

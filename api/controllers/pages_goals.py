@@ -38,7 +38,7 @@ from api.forms import (
 from api.guards import principal_of
 from careplans import plan_document as doc
 from careplans.errors import InvalidInput, NotFound, VersionConflict
-from careplans import commands, queries
+from careplans import commands, plan_history
 from careplans.services import goals
 from careplans.views import text_of
 from litestar.params import FromPath, FromQuery
@@ -248,11 +248,11 @@ def _conflict_context(db_session: Session, viewer, plan_id: str, your_version: i
     base_goal = None
     if goal_id is not None:
         try:
-            base = plain(queries.get_version(db_session, viewer, plan_id, your_version, audited=False))
+            base = plain(plan_history.get_version(db_session, viewer, plan_id, your_version, audited=False))
             base_goal = next((g for g in base["goals"] if g["id"] == goal_id), None)
         except NotFound:
             base_goal = None
-    newer = [v for v in plain(queries.list_versions(db_session, viewer, plan_id, audited=False))
+    newer = [v for v in plain(plan_history.list_versions(db_session, viewer, plan_id, audited=False))
              if v["version"] > your_version]
     context["conflict"] = {"version": context["plan"]["version"], "your_version": your_version, "newer": newer,
                            "base_goal": base_goal, "mine": set(), "clashes": set()}

@@ -25,7 +25,7 @@ from api.controllers.pages_common import READERS, SAVED, WRITERS, load_plan, pag
 from api.deps import transact
 from api.forms import LONG_TEXT, Errors, FormData, date_parts, integer, iso_to_parts, parse_date, text
 from api.guards import principal_of
-from careplans import plan_document as doc
+from careplans import plan_document as doc, plan_history
 from careplans.catalogue import options_for_substances
 from careplans.errors import InvalidInput, VersionConflict
 from careplans import queries
@@ -178,7 +178,7 @@ def choice_submit(request: Request, db_session: DbSession, plan_id: FromPath[str
     def work() -> dict:
         context = _choices_context(db_session, viewer, plan_id, unavailable, audited=False)
         if conflict is not None:
-            conflict["newer"] = [v for v in plain(queries.list_versions(db_session, viewer, plan_id, audited=False))
+            conflict["newer"] = [v for v in plain(plan_history.list_versions(db_session, viewer, plan_id, audited=False))
                                  if v["version"] > conflict["your_version"]]
         return context
 
@@ -212,7 +212,7 @@ def substances_submit(request: Request, db_session: DbSession, plan_id: FromPath
     def work() -> dict:
         context = _choices_context(db_session, viewer, plan_id, unavailable, audited=False)
         if conflict is not None:
-            conflict["newer"] = [v for v in plain(queries.list_versions(db_session, viewer, plan_id, audited=False))
+            conflict["newer"] = [v for v in plain(plan_history.list_versions(db_session, viewer, plan_id, audited=False))
                                  if v["version"] > conflict["your_version"]]
         return context
 

@@ -22,7 +22,7 @@ from api.deps import transact
 from api.forms import Errors, FormData, date_parts, integer, iso_to_parts, parse_date, text
 from api.guards import principal_of
 from careplans.errors import InvalidInput, VersionConflict
-from careplans import assessments, commands, policy, queries
+from careplans import assessments, commands, plan_history, policy, queries
 from careplans.outcome_charts import outcome_charts
 from careplans.services import goals
 from litestar.params import FromPath, FromQuery, PathParameter
@@ -51,7 +51,7 @@ def version_page(request: Request, db_session: DbSession, plan_id: FromPath[str]
 
     def work() -> dict[str, Any]:
         context = load_plan(db_session, viewer, plan_id, audited=False)
-        context["old"] = plain(queries.get_version(db_session, viewer, plan_id, number))
+        context["old"] = plain(plan_history.get_version(db_session, viewer, plan_id, number))
         return context
 
     context = transact(db_session, work)
@@ -64,8 +64,8 @@ def history_page(request: Request, db_session: DbSession, plan_id: FromPath[str]
 
     def work() -> dict[str, Any]:
         context = load_plan(db_session, viewer, plan_id, audited=False)
-        context["versions"] = plain(queries.list_versions(db_session, viewer, plan_id))
-        context["visits"] = plain(queries.list_visits(db_session, viewer, plan_id, audited=False))
+        context["versions"] = plain(plan_history.list_versions(db_session, viewer, plan_id))
+        context["visits"] = plain(plan_history.list_visits(db_session, viewer, plan_id, audited=False))
         return context
 
     context = transact(db_session, work)
@@ -92,11 +92,11 @@ def compare_page(request: Request, db_session: DbSession, plan_id: FromPath[str]
             errors.add("to", "Choose two different versions to see what changed.")
         context["errors"] = errors
         # One audit event for the page: the comparison (or, when the form is wrong, the history).
-        context["versions"] = plain(queries.list_versions(db_session, viewer, plan_id, audited=bool(errors)))
+        context["versions"] = plain(plan_history.list_versions(db_session, viewer, plan_id, audited=bool(errors)))
         if errors:
-            context["visits"] = plain(queries.list_visits(db_session, viewer, plan_id, audited=False))
+            context["visits"] = plain(plan_history.list_visits(db_session, viewer, plan_id, audited=False))
         if not errors:
-            context["diff"] = plain(queries.diff_versions(db_session, viewer, plan_id, a, b))
+            context["diff"] = plain(plan_history.diff_versions(db_session, viewer, plan_id, a, b))
         return context
 
     context = transact(db_session, work)

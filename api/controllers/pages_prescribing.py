@@ -24,7 +24,7 @@ from api.forms import LONG_TEXT, SHORT, Errors, FormData, date_parts, integer, i
 from api.guards import CLINICIANS, PRESCRIBING_QUEUE, principal_of
 from careplans.catalogue import load_frequencies, load_options, load_supervision_modes
 from careplans.errors import InvalidInput, RuleViolation, VersionConflict
-from careplans import queries
+from careplans import plan_history
 from careplans.services import prescribing
 from litestar.params import FromPath, FromQuery
 from api.deps import DbSession
@@ -247,7 +247,7 @@ def review_submit(request: Request, db_session: DbSession, plan_id: FromPath[str
     def work() -> dict:
         context = _review_context(db_session, viewer, plan_id, audited=False)
         if conflict is not None:
-            conflict["newer"] = [v for v in plain(queries.list_versions(db_session, viewer, plan_id, audited=False))
+            conflict["newer"] = [v for v in plain(plan_history.list_versions(db_session, viewer, plan_id, audited=False))
                                  if v["version"] > conflict["your_version"]]
         return context
 

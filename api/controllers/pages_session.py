@@ -22,7 +22,7 @@ from api.deps import transact
 from api.forms import Errors, FormData, text
 from api.guards import CASELOAD, MY_PLAN, PLAN_CREATE, principal_of
 from api.security import start_session
-from careplans import audit, commands, policy, queries
+from careplans import audit, commands, plan_history, policy, queries
 from careplans.errors import LoginFailed, LoginLocked
 from careplans.services import accounts, clients, feedback
 from litestar.params import FromPath, FromQuery
@@ -122,7 +122,7 @@ def caseload(request: Request, db_session: DbSession) -> Template:
     def work() -> tuple[dict[str, Any], dict[str, Any]]:
         listed = clients.list_clients(db_session, viewer, limit=500)
         plan_ids = [queries.parse_id(i["plan_id"]) for i in listed["items"] if i.get("plan_id")]
-        news = queries.news_since_last_look(db_session, viewer, plan_ids)
+        news = plan_history.news_since_last_look(db_session, viewer, plan_ids)
         if plan_ids:  # what changed in whose plan is plan content: one audit event for the page
             audit.record(db_session, queries.actor(viewer), "caseload.news.read", detail={"plans": len(plan_ids)})
         return listed, {pid: plain(n) for pid, n in news.items() if n.items}
@@ -151,7 +151,7 @@ def my_plan(request: Request, db_session: DbSession, saved: FromQuery[str | None
             return {"plan": None, "client": mine[0] if mine else None}
         plan_id = mine[0]["plan_id"]
         # What is new since the last look, read before this page records its own look.
-        news = queries.news_since_last_look(db_session, viewer, [queries.parse_id(plan_id)]).get(str(plan_id))
+        news = plan_history.news_since_last_look(db_session, viewer, [queries.parse_id(plan_id)]).get(str(plan_id))
         context = load_plan(db_session, viewer, plan_id, signatures=True)
         context["news"] = plain(news) if news else None
         context["heard_invite"] = feedback.invitation(db_session, viewer, plan_id)

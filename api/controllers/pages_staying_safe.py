@@ -19,7 +19,7 @@ from api.controllers.pages_common import SAVED, WRITERS, load_plan, page, plain,
 from api.deps import transact
 from api.forms import LONG_TEXT, SHORT, Errors, FormData, date_parts, integer, iso_to_parts, parse_date, text
 from api.guards import principal_of
-from careplans import plan_document as doc
+from careplans import plan_document as doc, plan_history
 from careplans.errors import InvalidInput, VersionConflict
 from careplans import queries
 from careplans.services import goals
@@ -180,7 +180,7 @@ def staying_safe_submit(request: Request, db_session: DbSession, plan_id: FromPa
     def reload() -> dict:
         context = load_plan(db_session, viewer, plan_id, audited=False)
         if conflict is not None:
-            conflict["newer"] = [v for v in plain(queries.list_versions(db_session, viewer, plan_id, audited=False))
+            conflict["newer"] = [v for v in plain(plan_history.list_versions(db_session, viewer, plan_id, audited=False))
                                  if v["version"] > conflict["your_version"]]
         return context
 

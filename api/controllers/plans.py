@@ -15,7 +15,7 @@ from api.deps import etag, if_match_version, retryable, transact
 from api.read_audit import audited, current_plan
 from api.guards import ACCESS_LOG, READERS, SIGNERS, WRITERS, principal_of
 from api.schemas import AccessLog, AgreementCreate, CheckInCreate, GoalCreate, GoalPatch, PlanPatch, to_plain
-from careplans import checkin_write, commands, queries
+from careplans import checkin_write, commands, plan_history, queries
 from careplans.policy import Principal
 from careplans.present import CheckInResult, DiffView, GoalResult, PlanVersionView, PlanView, VersionEntry
 from careplans.services import goals
@@ -50,14 +50,14 @@ def patch_plan(request: Request, db_session: DbSession, plan_id: FromPath[str], 
      summary="Version history, with what changed in plain words")
 def list_versions(request: Request, db_session: DbSession, plan_id: FromPath[str]) -> list[VersionEntry]:
     principal = principal_of(request)
-    return transact(db_session, lambda: queries.list_versions(db_session, principal, plan_id))
+    return transact(db_session, lambda: plan_history.list_versions(db_session, principal, plan_id))
 
 
 @get("/api/plans/{plan_id:str}/versions/{number:int}", guards=[READERS], sync_to_thread=True, tags=["plans"],
      summary="The plan as it was at one version")
 def get_version(request: Request, db_session: DbSession, plan_id: FromPath[str], number: Annotated[int, PathParameter(ge=1, le=2**31 - 1)]) -> Response[PlanVersionView]:
     principal = principal_of(request)
-    view = transact(db_session, lambda: queries.get_version(db_session, principal, plan_id, number))
+    view = transact(db_session, lambda: plan_history.get_version(db_session, principal, plan_id, number))
     return Response(view, headers=etag(view.version))
 
 
@@ -71,7 +71,7 @@ def diff(
     to_version: Annotated[int, QueryParameter(name="to", ge=1, le=2**31 - 1)],
 ) -> DiffView:
     principal = principal_of(request)
-    return transact(db_session, lambda: queries.diff_versions(db_session, principal, plan_id, from_version,
+    return transact(db_session, lambda: plan_history.diff_versions(db_session, principal, plan_id, from_version,
                                                               to_version))
 
 

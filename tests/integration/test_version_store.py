@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from careplans import audit, commands, versions
 from careplans.models import CheckInRecord, PlanVersion
 from careplans.plan_document import canonical_json
-from careplans.queries import get_version
+from careplans.plan_history import get_version
 from careplans.services import clients, goals
 from tests.integration.test_read_path import statements as counted
 
