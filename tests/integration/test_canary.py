@@ -8,7 +8,7 @@ import re
 import msgspec
 from sqlalchemy import update
 
-from careplans import policy, queries
+from careplans import plan_history, policy, queries
 from careplans import changes as ch
 from careplans.models import Client
 from careplans.present import Namer, present, sentences
@@ -78,7 +78,7 @@ def test_what_the_auditor_audience_would_read_holds_no_planted_words(world, db):
     reader = ch.Reader(id=None, visibility=policy.visibility("auditor"))
     namer = Namer([snap.content])
     author = ch.Author(id=None, name="Keyworker A", role="keyworker")
-    history = [line for r in queries._history_rows(db, plan.id)  # noqa: SLF001 - the stored changes themselves
+    history = [line for r in plan_history._history_rows(db, plan.id)  # noqa: SLF001 - the stored changes themselves
                for line in sentences(ch.from_stored(r.changes), author, reader, namer)]
     assert any("renamed a goal about health, body and mind" in line for line in history)
     assert not any(c in line for line in history for c in CANARIES)

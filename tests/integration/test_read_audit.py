@@ -103,33 +103,49 @@ def test_sqlite_read_waits_for_a_held_write_lock_then_answers_with_its_row(app, 
     assert audit.verify(db).ok
 
 
-def test_sqlite_checkpoints_run_in_a_thread_not_in_the_loops_commit(app, world, as_, database_url, monkeypatch):
+def test_sqlite_checkpoints_run_in_a_thread_not_in_the_loops_commit(database_url, world, monkeypatch):
     """The loop's audit commits never checkpoint the WAL themselves (an fsync on the event
-    loop); every CHECKPOINT_EVERY batches a checkpoint runs in a worker thread instead."""
+    loop); every CHECKPOINT_EVERY batches a checkpoint runs in a worker thread instead.
+    (A committer of its own, on a loop of its own: no other test's connections in the way.)"""
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite only")
+    import asyncio
+
     from careplans import audit_batch, rawsql
 
-    ran: list[tuple[str, tuple[int, int]]] = []
+    ran: list[str] = []
     real = rawsql.checkpoint
 
     def watched(engine):
-        result = real(engine)
-        ran.append((threading.current_thread().name, result))
-        return result
+        ran.append(threading.current_thread().name)
+        return real(engine)
 
     monkeypatch.setattr(rawsql, "checkpoint", watched)
     monkeypatch.setattr(audit_batch, "CHECKPOINT_EVERY", 1)
-    kw = as_("keyworker_a")
-    plan_id = world.plan_ids["a"]
-    loop_thread = app.state.test_portal.call(lambda: threading.current_thread().name)
-    for _ in range(3):
-        assert kw.get(f"/api/plans/{plan_id}").status_code == 200
-    deadline = time.monotonic() + 10
-    while len(ran) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    engine = make_engine(database_url)
+    committer = GroupCommitter(engine)
+    actor = Actor(id=str(world.users["keyworker_a"].id), role="keyworker")
+    seen: dict = {}
+
+    async def reads() -> None:
+        seen["loop"] = threading.current_thread().name
+        for i in range(3):  # one batch each: each awaited before the next is queued
+            await committer.submit_async(pending(actor, "plan.read", plan_id=world.plan_ids["a"], detail={"n": i}))
+        for _ in range(200):
+            if len(ran) >= 3:
+                break
+            await asyncio.sleep(0.05)
+
+    worker = threading.Thread(target=lambda: asyncio.run(reads()), name="test-loop")
+    try:
+        worker.start()
+        worker.join(30)
+    finally:
+        committer.stop()
+        engine.dispose()
+    assert committer.batches == 3 and committer._thread is None  # all three on the loop, no writer thread
     assert len(ran) >= 3, ran
-    assert all(name != loop_thread for name, _ in ran), (loop_thread, ran)
+    assert seen["loop"] not in ran, (seen, ran)
 
 
 def test_postgres_reads_take_the_async_driver_on_the_apps_loop(app, world, as_, db, database_url):
