@@ -8,9 +8,13 @@ There is no role list here: the roles for each action live in `careplans.policy.
 
 from __future__ import annotations
 
+from functools import partial
+
+from litestar import HttpMethod
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.handlers.http_handlers import HTTPRouteHandler
 
 from careplans import policy
 from careplans.policy import Principal
@@ -44,6 +48,22 @@ def allow(action: str):
     guard.__name__ = f"allow_{action.replace('.', '_')}"
     guard.action = action  # type: ignore[attr-defined]
     return guard
+
+
+class PolicyRouteHandler(HTTPRouteHandler):
+    """Litestar's route handler, whose guards are handed the handler itself.
+
+    Litestar hands each guard a copy of the handler (`BaseRouteHandler.authorize_connection`),
+    in case a guard changes it. The guards here (`allow`) never look at it, and the copy was
+    about a twentieth of a cached plan read's CPU; the hot read route uses this (`get_route`)."""
+
+    async def authorize_connection(self, connection: ASGIConnection) -> None:
+        for guard in self.resolve_guards():
+            await guard(connection, self)
+
+
+# `@get_route(path, ...)` as `@get(path, ...)`. (Subclassing `get` itself is deprecated.)
+get_route = partial(PolicyRouteHandler, http_method=HttpMethod.GET)
 
 
 def action_of(handler: BaseRouteHandler) -> str | None:

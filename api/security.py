@@ -50,8 +50,13 @@ from careplans.services.accounts import get_active_user
 # Shared by every route's middleware instance; cleared whole when full.
 _KNOWN_USERS: dict[str, uuid.UUID] = {}
 KNOWN_USERS_LIMIT = 4096
+# Session rows as this process last read them: the driver's raw values and what they
+# convert to, and each stored data's parsed form. A row read again unchanged (nearly every
+# request) is compared, not converted and parsed again. Bounded like _KNOWN_USERS.
+_SEEN_ROWS: dict[str, tuple[rawsql.Prepared, tuple[Any, ...], tuple[Any, ...]]] = {}
+_PARSED: dict[bytes, dict[str, Any]] = {}
 ROTATE_KEY = "careplans.new_session_id"
-LOADED_KEY = "careplans.session_loaded"  # the session bytes as read, to skip writing them back unchanged
+LOADED_KEY = "careplans.session_loaded"  # the session's data as read, to skip writing it back unchanged
 PRINCIPAL_KEY = "careplans.principal"  # the user, loaded with the session in the same read
 TOUCHED_KEY = "careplans.session_touched"  # this request moved the stored session's expiry on
 # The stored session's expiry is moved on at most once in this many seconds, not on
@@ -99,7 +104,8 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
         refused, as it should be)."""
         with rawsql.read_only(self.alchemy.get_engine(), snapshot=False) as cur:
             statement, params, guess = self._first_statement(session_id, load_user)
-            row, user, missing = self._after_first(session_id, statement.first(cur, params), guess, now, load_user)
+            found = _converted(statement, cur.dialect, session_id, statement.first(cur, params, raw=True))
+            row, user, missing = self._after_first(session_id, found, guess, now, load_user)
             if missing is not None:
                 user = _ACTIVE_USER.first(cur, {"user_id": missing})
         return row, _principal(user)
@@ -108,7 +114,8 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
         """As _read_sync, with PostgreSQL's async driver on the event loop (careplans.pg_async)."""
         async with pg_async.read_only(self.alchemy.get_engine()) as cur:
             statement, params, guess = self._first_statement(session_id, True)
-            row, user, missing = self._after_first(session_id, await cur.first(statement, params), guess, now, True)
+            found = _converted(statement, cur.dialect, session_id, await cur.first(statement, params, raw=True))
+            row, user, missing = self._after_first(session_id, found, guess, now, True)
             if missing is not None:
                 user = await cur.first(_ACTIVE_USER, {"user_id": missing})
         return row, _principal(user)
@@ -142,7 +149,18 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
         """The id of the user a live session row names, if any."""
         if row is None or now > _aware(row.expires_at):
             return None
-        return parse_uuid(str(self.deserialize_data(row.data).get("user_id") or ""))
+        return parse_uuid(str(self._parsed(row.data).get("user_id") or ""))
+
+    def _parsed(self, data: bytes) -> dict[str, Any]:
+        """The stored session data, parsed (kept per data: never change the dict returned)."""
+        parsed = _PARSED.get(data)
+        if parsed is None:
+            parsed = self.deserialize_data(data)
+            if all(v is None or isinstance(v, (str, int, float)) for v in parsed.values()):  # a shallow copy is a copy
+                if len(_PARSED) >= KNOWN_USERS_LIMIT:
+                    _PARSED.clear()
+                _PARSED[data] = parsed
+        return parsed
 
     def _write_due(self, row: Any, now: dt.datetime) -> bool:
         expires_at = _aware(row.expires_at)
@@ -182,11 +200,12 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
             data, principal, touched = await async_(self._load_sync)(session_id)
         if data is None:
             return {}
-        connection.scope[LOADED_KEY] = data  # type: ignore[literal-required]
+        loaded = self._parsed(data)
+        connection.scope[LOADED_KEY] = loaded  # type: ignore[literal-required]
         connection.scope[PRINCIPAL_KEY] = principal  # type: ignore[literal-required]
         if touched:
             connection.scope[TOUCHED_KEY] = True  # type: ignore[literal-required]
-        return self.deserialize_data(data)
+        return dict(loaded)  # the request's own copy: what it changes is compared with `loaded`
 
     def get_session_id(self, connection: ASGIConnection) -> str:
         new_id = connection.scope.get(ROTATE_KEY)  # type: ignore[misc]
@@ -208,7 +227,7 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
             if old and old != "null":
                 await self.delete(old, store=None)  # type: ignore[arg-type]
         elif (isinstance(scope_session, dict) and connection.scope.get(LOADED_KEY) is not None  # type: ignore[misc]
-              and self.serialize_data(scope_session, connection.scope) == connection.scope[LOADED_KEY]):  # type: ignore[literal-required]
+              and scope_session == connection.scope[LOADED_KEY]):  # type: ignore[literal-required]
             # Unchanged since it was read (and touched then if a touch was due): no write.
             # The cookie is sent again only when the row's expiry was moved on, so the
             # browser's copy lives as long as the row; otherwise nothing to send (building
@@ -286,6 +305,22 @@ _SESSION_WITH_USER = rawsql.Prepared(
     .select_from(UserSession)
     .outerjoin(User, and_(User.id == bindparam("user_id", type_=User.__table__.c.id.type), User.is_active.is_(True)))
     .where(UserSession.session_id == bindparam("session_id")))
+
+
+def _converted(statement: rawsql.Prepared, dialect: Any, session_id: str,
+               raw: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+    """The row's converted values (`Prepared.processed`), reused when the same statement read
+    the same raw values for this session last time."""
+    if raw is None:
+        return None
+    seen = _SEEN_ROWS.get(session_id)
+    if seen is not None and seen[0] is statement and seen[1] == raw:
+        return seen[2]
+    found = statement.processed(dialect, raw)
+    if len(_SEEN_ROWS) >= KNOWN_USERS_LIMIT:
+        _SEEN_ROWS.clear()
+    _SEEN_ROWS[session_id] = (statement, raw, found)
+    return found
 
 
 def _principal(user: tuple[Any, ...] | None) -> Principal | None:

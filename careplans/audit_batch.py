@@ -53,7 +53,15 @@ class Pending:
 def pending(actor: Actor, action: str, *, plan_id: Any = None, client_id: Any = None,
             detail: dict[str, Any] | None = None) -> Pending:
     return Pending(actor, action, str(plan_id) if plan_id is not None else None,
-                   str(client_id) if client_id is not None else None, canonical_json(detail or {}))
+                   str(client_id) if client_id is not None else None, _detail(detail))
+
+
+def _detail(detail: dict[str, Any] | None) -> str:
+    # A read's detail is its version alone: spelled here as canonical_json spells it (the
+    # chain hashes this text), without a JSON encoder per read.
+    if detail is not None and len(detail) == 1 and type(detail.get("version")) is int:
+        return '{"version":%d}' % detail["version"]
+    return canonical_json(detail or {})
 
 
 _STOP = object()

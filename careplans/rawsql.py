@@ -42,6 +42,9 @@ class Prepared:
         self.statement = statement
         self._compiled: dict[str, tuple[Any, ...]] = {}
         self._lock = threading.Lock()
+        # Per dialect and set of parameter names: the driver's arguments with every value
+        # fixed in the statement already bound and processed, and where the named ones go.
+        self._shapes: dict[tuple[str, tuple[str, ...]], Any] = {}
 
     def _for(self, dialect: Any) -> tuple[Any, ...]:
         found = self._compiled.get(dialect.name)
@@ -58,8 +61,49 @@ class Prepared:
             self._compiled[dialect.name] = found
         return found
 
+    def _args(self, found: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        """The driver's arguments for these parameters. The statement's other values (the
+        policy's scope binds the reader's id, for one) are the same on every run: they are
+        bound and processed once per set of parameter names (`_shape`), so a run only
+        processes the values it was given. Statements SQLAlchemy would rewrite per run
+        (expanding IN, escaped names, callables) take the general path every time."""
+        shape = self._shapes.get((found[0].dialect.name, tuple(params)))
+        if shape is None:
+            shape = self._shape(found, tuple(params))
+        if shape is False:
+            return self._general_args(found, params)
+        template, slots = shape
+        args = template.copy()
+        for index, name, process in slots:
+            value = params[name]
+            args[index] = value if process is None else process(value)
+        return tuple(args) if found[3] is not None else args
+
+    def _shape(self, found: tuple[Any, ...], names: tuple[str, ...]) -> Any:
+        compiled, binds, _, order, _ = found
+        if (getattr(compiled, "escaped_bind_names", None) or compiled.literal_execute_params
+                or compiled.post_compile_params or any(b.callable is not None for b in compiled.binds.values())
+                or any(name not in binds for name in names)
+                or any(b.required and name not in names for name, b in compiled.binds.items())):
+            shape: Any = False
+        else:
+            values = compiled.construct_params(dict.fromkeys(names), _check=False)
+            for name, process in binds.items():
+                if process is not None and name in values and name not in names:
+                    values[name] = process(values[name])  # fixed values: processed once, here
+            if order is not None:
+                template: Any = [values[n] for n in order]
+                slots = [(i, n, binds[n]) for i, n in enumerate(order) if n in names]
+            else:
+                template = dict(values)
+                slots = [(n, n, binds[n]) for n in names if n in template]
+            shape = (template, slots)
+        with self._lock:
+            self._shapes[(compiled.dialect.name, names)] = shape
+        return shape
+
     @staticmethod
-    def _args(found: tuple[Any, ...], params: dict[str, Any]) -> Any:
+    def _general_args(found: tuple[Any, ...], params: dict[str, Any]) -> Any:
         compiled, binds, _, order, _ = found
         values = compiled.construct_params(params)
         for name, process in binds.items():

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import etag, if_match_version, retryable, transact
 from api.read_audit import audited, current_plan
-from api.guards import ACCESS_LOG, READERS, SIGNERS, WRITERS, principal_of
+from api.guards import ACCESS_LOG, READERS, SIGNERS, WRITERS, get_route, principal_of
 from api.schemas import AccessLog, AgreementCreate, CheckInCreate, GoalCreate, GoalPatch, PlanPatch, to_plain
 from careplans import checkin_write, commands, plan_history, queries
 from careplans.policy import Principal
@@ -23,7 +23,7 @@ from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from api.deps import DbSession
 
 
-@get("/api/plans/{plan_id:str}", guards=[READERS], tags=["plans"], summary="Read a plan")
+@get_route("/api/plans/{plan_id:str}", guards=[READERS], tags=["plans"], summary="Read a plan")
 async def read_plan(request: Request, plan_id: FromPath[str]) -> Response[PlanView]:
     """The plan's revision in one statement on the event loop (careplans.reading; SQLite inline,
     PostgreSQL by the async driver), the cached view if that revision's is held, then the

@@ -113,3 +113,43 @@ def test_driver_errors_are_sqlalchemy_errors(tmp_path):
                 statement.first(cur, {"id": 1})
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("dialect_name", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("role", ["client", "keyworker", "clinician"])
+def test_arguments_from_the_kept_shape_equal_sqlalchemys(dialect_name, role):
+    """Prepared binds a statement's fixed values once (the reader's id in the policy's
+    scope) and only the given ones per run: the driver receives exactly what SQLAlchemy's
+    own construct_params would give, for every reader and both dialects."""
+    import uuid
+
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.dialects.postgresql import psycopg
+
+    from careplans import reading
+    from careplans.policy import Principal
+
+    dialect = sqlite.dialect() if dialect_name == "sqlite" else psycopg.dialect()
+    who = Principal(id=uuid.uuid4(), role=role, name="Someone")
+    revision = rawsql.Prepared(reading._revision_statement(who, "read"))
+    found = revision._for(dialect)
+    for _ in range(3):
+        params = {"plan_id": uuid.uuid4()}
+        assert revision._args(found, params) == revision._general_args(found, params)
+    assert revision._shapes[(dialect_name, ("plan_id",))] is not False  # the kept shape was used
+    found = STATEMENT._for(dialect)
+    assert STATEMENT._args(found, {"username": "a"}) == STATEMENT._general_args(found, {"username": "a"})
+
+
+def test_statements_sqlalchemy_rewrites_per_run_take_the_general_path():
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.exc import ArgumentError, InvalidRequestError, StatementError
+
+    expanding = rawsql.Prepared(select(User.id).where(User.username.in_(bindparam("names", expanding=True))))
+    found = expanding._for(sqlite.dialect())
+    assert expanding._args(found, {"names": ["a", "b"]}) == expanding._general_args(found, {"names": ["a", "b"]})
+    assert expanding._shapes[("sqlite", ("names",))] is False
+    # A required value left out is an error, as with SQLAlchemy, never a silent NULL.
+    found = STATEMENT._for(sqlite.dialect())
+    with pytest.raises((ArgumentError, InvalidRequestError, StatementError)):
+        STATEMENT._args(found, {})

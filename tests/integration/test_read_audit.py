@@ -301,3 +301,14 @@ def test_two_worker_processes_each_with_its_writer(database_url, world, db):
     db.rollback()
     result = audit.verify(db)
     assert result.ok, result.as_dict()
+
+
+def test_a_reads_detail_is_spelled_as_canonical_json_spells_it():
+    """The read's detail skips the JSON encoder; the chain hashes that text, so it must be
+    byte for byte what canonical_json gives, and anything else still goes through it."""
+    from careplans.audit_batch import _detail
+    from careplans.plan_document import canonical_json
+
+    for detail in ({"version": 1}, {"version": 0}, {"version": -3}, {"version": 2**40}, {"version": True},
+                   {"version": 1.5}, {"version": "7"}, {"version": 2, "goal": "x"}, {}, None):
+        assert _detail(detail) == canonical_json(detail or {})
