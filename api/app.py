@@ -15,6 +15,7 @@ from litestar.types import Message, Scope
 
 from api import csrf as csrf_tokens, openapi_docs, read_audit, security, session_cleanup, templating
 from api.bypass import LeanSessionAuth
+from api.fast_read import FastRead, first_in_stack
 from api.controllers import assessments as assessment_routes
 from api.input_guard import InputGuardMiddleware
 from api.origin import OriginCheckMiddleware
@@ -139,6 +140,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exclude=["^/health$", "^/health/live$", "^/schema", "^/static/", "^/login$", "^/s/", "^/favicon.ico$"],
     )
     csrf = csrf_tokens.csrf_config(settings.secret_key, settings.secure_cookies)
+    hosts = AllowedHostsConfig(allowed_hosts=[*settings.allowed_hosts,
+                                              *(f"{h}:{settings.port}" for h in settings.allowed_hosts)])
+    # First of all: the plan read's ordinary case, answered with the same checks (api.fast_read).
+    fast_read = DefineMiddleware(FastRead, auth=auth, hosts=hosts, csrf_secret=csrf.secret,
+                                 max_age_seconds=settings.session_max_hours * 3600)
     api_handlers = [*API_ROUTES, *choice_routes.ROUTES, *share_routes.ROUTES, *assessment_routes.ROUTES,
                     *report_routes.ROUTES, *episode_routes.ROUTES]
     for handler in [*api_handlers, *page_routes.PAGE_ROUTES]:
@@ -153,14 +159,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         template_config=templating.template_config(),
         plugins=[SQLAlchemyPlugin(config=alchemy)],
-        on_app_init=[auth.on_app_init],
+        on_app_init=[auth.on_app_init, first_in_stack(fast_read)],
         middleware=[
             # The Host check too (Litestar's AllowedHostsMiddleware, run there): the app's
             # `allowed_hosts` would add it to every route's stack as a layer of its own.
             # Litestar matches the whole Host header, port included.
-            DefineMiddleware(OriginCheckMiddleware, allowed_origins=settings.allowed_origins,
-                             hosts=AllowedHostsConfig(allowed_hosts=[
-                                 *settings.allowed_hosts, *(f"{h}:{settings.port}" for h in settings.allowed_hosts)])),
+            DefineMiddleware(OriginCheckMiddleware, allowed_origins=settings.allowed_origins, hosts=hosts),
             # Before CSRF, which parses form bodies: sizes, field counts, UTF-8, depth, text, types.
             DefineMiddleware(InputGuardMiddleware),
             DefineMiddleware(csrf_tokens.SessionCSRFMiddleware, config=csrf),

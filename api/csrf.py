@@ -45,6 +45,11 @@ def session_secret(secret: str, session_id: str | None) -> str:
     return hmac.new(secret.encode(), f"csrf:{session_id or ''}".encode(), hashlib.sha256).hexdigest()
 
 
+def signed_for(token: str, secret: str, session_id: str) -> bool:
+    """Whether a CSRF token was signed with this session's key (as the middleware checks it)."""
+    return _verify(token, session_secret(secret, session_id)) is not None
+
+
 def _session_id(connection: ASGIConnection) -> str | None:
     value = connection.cookies.get(SESSION_COOKIE)
     return value if value and value != "null" else None

@@ -41,10 +41,14 @@ async def stop(app: Litestar) -> None:
 
 
 async def current_plan(request: Request, principal: Any, plan_id: str) -> tuple[Presented, Pending]:
+    return await current_plan_in(request.app, principal, plan_id)
+
+
+async def current_plan_in(app: Litestar, principal: Any, plan_id: str) -> tuple[Presented, Pending]:
     """careplans.reading's read of the current plan, the cheapest way for this database:
     SQLite on the loop; PostgreSQL's revision query on the loop (async driver), a view not
     yet cached read in a thread."""
-    state = request.app.state
+    state = app.state
     if pg_async.enabled(state.engine):
         return await reading.read_current_async(state.engine, principal, plan_id, state.view_cache,
                                                 to_thread.run_sync)
@@ -61,5 +65,9 @@ async def read_only(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
 
 async def audited(request: Request, event: Pending) -> int:
     """Wait until this read's audit row is committed (its sequence number)."""
-    committer: GroupCommitter = request.app.state.audit_committer
+    return await audited_in(request.app, event)
+
+
+async def audited_in(app: Litestar, event: Pending) -> int:
+    committer: GroupCommitter = app.state.audit_committer
     return await committer.submit_async(event)

@@ -180,6 +180,22 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
                              .values(expires_at=now + dt.timedelta(seconds=self.config.max_age)))
         return True
 
+    async def steady(self, session_id: str) -> tuple[dict[str, Any], Principal | None] | None:
+        """The session's data and user when it is live and needs no write (no touch due), read
+        as `load_from_connection` reads it; None for anything else, which that method then
+        handles (api.fast_read). Writes nothing."""
+        engine = self.alchemy.get_engine()
+        now = dt.datetime.now(dt.timezone.utc)
+        if reads_inline(engine):
+            row, principal = self._read_sync(session_id, now)
+        elif pg_async.enabled(engine):
+            row, principal = await self._read_async(session_id, now)
+        else:
+            return None
+        if row is None or self._write_due(row, now):
+            return None
+        return self._parsed(row.data), principal
+
     async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
         session_id = connection.cookies.get(self.config.key)
         if not session_id or session_id == "null":
@@ -368,19 +384,29 @@ def make_retrieve_user(alchemy: SQLAlchemySyncConfig, max_age_seconds: int | Non
             return Principal(id=user.id, role=user.role, name=user.display_name)
 
     async def retrieve_user(session: dict[str, Any], connection: ASGIConnection) -> Principal | None:
-        user_id = session.get("user_id")
-        if not user_id:
+        if not session_in_time(session, max_age_seconds):
             return None
-        if max_age_seconds is not None:
-            started = session.get("started")
-            if not isinstance(started, int) or time.time() - started > max_age_seconds:
-                return None  # past the absolute lifetime: log in again
         if PRINCIPAL_KEY in connection.scope:  # read with the session (RotatingSessionBackend)
-            loaded = connection.scope[PRINCIPAL_KEY]  # type: ignore[literal-required]
-            return loaded if loaded is not None and str(loaded.id) == str(user_id) else None
-        return await async_(_load)(user_id)
+            return session_user(session, connection.scope[PRINCIPAL_KEY])  # type: ignore[literal-required]
+        return await async_(_load)(session["user_id"])
 
     return retrieve_user
+
+
+def session_in_time(session: dict[str, Any], max_age_seconds: int | None) -> bool:
+    """Whether the session names a user and is within its absolute lifetime (`started`)."""
+    if not session.get("user_id"):
+        return False
+    if max_age_seconds is not None:
+        started = session.get("started")
+        if not isinstance(started, int) or time.time() - started > max_age_seconds:
+            return False  # past the absolute lifetime: log in again
+    return True
+
+
+def session_user(session: dict[str, Any], loaded: Principal | None) -> Principal | None:
+    """The user read with the session row, if it is the one the session names."""
+    return loaded if loaded is not None and str(loaded.id) == str(session["user_id"]) else None
 
 
 # Guards (who may call a route) are in api/guards.py, decided by careplans.policy.

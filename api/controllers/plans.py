@@ -23,7 +23,8 @@ from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from api.deps import DbSession
 
 
-@get_route("/api/plans/{plan_id:str}", guards=[READERS], tags=["plans"], summary="Read a plan")
+@get_route("/api/plans/{plan_id:str}", guards=[READERS], tags=["plans"], summary="Read a plan",
+           opt={"fast_read": True})  # its ordinary case is answered in front of the stack: api/fast_read.py
 async def read_plan(request: Request, plan_id: FromPath[str]) -> Response[PlanView]:
     """The plan's revision in one statement on the event loop (careplans.reading; SQLite inline,
     PostgreSQL by the async driver), the cached view if that revision's is held, then the
