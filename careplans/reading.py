@@ -92,7 +92,7 @@ def revision_query(principal: Principal, purpose: policy.PlanPurpose = "read"):
         if stmt is not None:
             _STATEMENTS.move_to_end(key)
             return stmt
-    stmt = rawsql.Prepared(_revision_statement(principal, purpose))
+    stmt = rawsql.Prepared(revision_statement(principal, purpose))
     with _STATEMENTS_LOCK:
         _STATEMENTS[key] = stmt
         while len(_STATEMENTS) > 1024:
@@ -100,7 +100,9 @@ def revision_query(principal: Principal, purpose: policy.PlanPurpose = "read"):
     return stmt
 
 
-def _revision_statement(principal: Principal, purpose: policy.PlanPurpose):
+def revision_statement(principal: Principal, purpose: policy.PlanPurpose):
+    """The revision query as a Core statement (the plan id bound as :plan_id); its first
+    columns are the plan's client_id and version."""
     keyworker = aliased(User)
     assignment = aliased(CaseloadAssignment)  # aliased: the policy's scope has its own subquery on assignments
     signer = aliased(User)
@@ -168,13 +170,21 @@ def _hit(cur: rawsql.Cursor, revision: rawsql.Prepared, raw: tuple[Any, ...] | N
     """The cached view for this revision and its audit event, or None (not cached)."""
     if raw is None:
         raise NotFound("There is no such plan.")
-    cached = cache.get(_key(principal, pid), raw) if cache is not None else None
+    cached = cached_view(principal, pid, raw, cache)
     if cached is None:
         return None
-    return cached, _event(principal, pid, revision.value(cur, raw, 0), raw[1])
+    return cached, read_event(principal, pid, revision.value(cur, raw, 0), raw[1])
 
 
-def _event(principal: Principal, pid: uuid.UUID, client_id: Any, version: int) -> audit_batch.Pending:
+def cached_view(principal: Principal, pid: uuid.UUID, raw: tuple[Any, ...],
+                cache: ViewCache | None) -> "Presented | None":
+    """The view this reader was given for this very revision (the revision query's row as the
+    driver returned it), if the cache still holds it."""
+    return cache.get(_key(principal, pid), raw) if cache is not None else None
+
+
+def read_event(principal: Principal, pid: uuid.UUID, client_id: Any, version: int) -> audit_batch.Pending:
+    """A plan read's audit event."""
     return audit_batch.pending(queries.actor(principal), "plan.read", plan_id=pid, client_id=client_id,
                                detail={"version": version})
 
@@ -200,7 +210,7 @@ def _read_whole(engine: Engine, principal: Principal, pid: uuid.UUID,
     cached = Presented(view, msgspec.json.encode(view))
     if cache is not None:
         cache.put(_key(principal, pid), tuple(raw), cached)
-    return cached, _event(principal, pid, plan.client_id, plan.version)
+    return cached, read_event(principal, pid, plan.client_id, plan.version)
 
 
 class Presented(NamedTuple):

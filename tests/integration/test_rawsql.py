@@ -131,7 +131,7 @@ def test_arguments_from_the_kept_shape_equal_sqlalchemys(dialect_name, role):
 
     dialect = sqlite.dialect() if dialect_name == "sqlite" else psycopg.dialect()
     who = Principal(id=uuid.uuid4(), role=role, name="Someone")
-    revision = rawsql.Prepared(reading._revision_statement(who, "read"))
+    revision = rawsql.Prepared(reading.revision_statement(who, "read"))
     found = revision._for(dialect)
     for _ in range(3):
         params = {"plan_id": uuid.uuid4()}
