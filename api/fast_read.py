@@ -90,7 +90,8 @@ class FastRead:
             action = self.actions.get(id(handler), False)
             if action is False:
                 action = self.actions[id(handler)] = (
-                    action_of(handler) if handler is not None and handler.opt.get(OPT) else None)
+                    action_of(handler) if handler is not None and handler.opt.get(OPT)
+                    and len(handler.resolve_guards()) == 1 else None)  # the policy's guard, and no other
             if action is not None and await self._answer(scope, send, action):
                 return
         await self.app(scope, receive, send)
