@@ -148,15 +148,14 @@ class FastRead:
             with rawsql.read_only(engine, snapshot=False) as cur:
                 raw = statement.first(cur, params, raw=True)
         elif pg_async.enabled(engine):
-            async with pg_async.read_only(engine) as cur:
-                raw = await cur.first(statement, params, raw=True)
+            raw = await pg_async.first_batched(engine, statement, params)  # with this turn's other reads
         else:
             return None
         if raw is None:
             self.known.pop(session_id, None)
             return None  # no such session (any more): the stack answers
         if tuple(raw[:SESSION_COLUMNS]) != known.raw:
-            known = self._checked(session_id, statement, cur, raw, principal)
+            known = self._checked(session_id, statement, engine, raw, principal)
             if known is None:
                 return None
         if (self.backend._write_due(known.row, dt.datetime.now(dt.timezone.utc))  # type: ignore[arg-type]
@@ -168,19 +167,19 @@ class FastRead:
         cached = reading.cached_view(principal, pid, revision, app.state.view_cache)
         if cached is None:
             return None  # the first way reads and presents it
-        event = reading.read_event(principal, pid, statement.value(cur, raw, SESSION_COLUMNS), revision[1])
+        event = reading.read_event(principal, pid, statement.value(engine, raw, SESSION_COLUMNS), revision[1])
         return cached, event
 
-    def _checked(self, session_id: str, statement: rawsql.Prepared, cur: Any, raw: tuple[Any, ...],
+    def _checked(self, session_id: str, statement: rawsql.Prepared, engine: Any, raw: tuple[Any, ...],
                  principal: Principal) -> Known | None:
         """The session row and user the statement read, checked as the first way checks them:
         the user is active and is the one the session names, with the role and name the
         statement's scope was built for. Kept for the next read (compared raw)."""
         self.known.pop(session_id, None)
-        user_id = statement.value(cur, raw, 2)
+        user_id = statement.value(engine, raw, 2)
         if user_id is None or Principal(id=user_id, role=raw[3], name=raw[4]) != principal:
             return None  # deactivated, or a new role or name: the first way (or the stack) decides
-        row = SessionRow(raw[0], statement.value(cur, raw, 1))
+        row = SessionRow(raw[0], statement.value(engine, raw, 1))
         session = self.backend._parsed(row.data)
         if not session.get("user_id") or session_user(session, principal) is not principal:
             return None

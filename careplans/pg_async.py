@@ -18,6 +18,12 @@ the answer comes: no thread, no hop.
   (as the synchronous pool does); after a failure every idle connection is checked, so a
   restarted server costs one failed request, not one per pooled connection.
 
+- `first_batched`: the single-statement reads that reach the loop in one turn go down ONE
+  connection in one pipeline (one wait for all of them, not one each: psycopg's wait per
+  statement costs more CPU than the statement's own work). Each read still has its own
+  statement, parameters and result; if the pipeline fails, each is run again on its own,
+  so one read's error is its own.
+
 Only for `engine.dialect.name == "postgresql"`; SQLite's reads run on the loop already.
 """
 
@@ -34,6 +40,8 @@ from careplans.db import PING_IDLE_SECONDS
 from careplans.rawsql import Cursor, Prepared, notify, wrapped
 
 _BOUND: dict[int, tuple[asyncio.AbstractEventLoop, Any]] = {}  # id(engine) -> (loop, pool)
+# Reads waiting for the next pipeline, per engine (each engine's pool lives on one loop).
+_WAITING: dict[int, list[tuple[Prepared, dict[str, Any], asyncio.Future[Any]]]] = {}
 POOL_SIZE = (2, 10)  # min, max connections per process (the synchronous pool is 20 + 20)
 CHECKOUT_TIMEOUT = 5.0  # seconds; then the request answers 503 rather than wait on
 
@@ -153,6 +161,63 @@ async def _check_quietly(pool: Any) -> None:
         await pool.check()
     except Exception:  # noqa: BLE001 - the pool replaces what fails; nothing to report here
         pass
+
+
+async def first_batched(engine: Engine, statement: Prepared, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """`statement`'s first row as the driver returns it (raw), sent with the other reads queued
+    in this turn of the loop in one pipeline on one connection (each its own snapshot)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    waiting = _WAITING.get(id(engine))
+    if waiting is None:
+        waiting = _WAITING[id(engine)] = []
+        loop.call_soon(_start_batch, engine)
+    waiting.append((statement, params, future))
+    return await future
+
+
+_BATCHES: set[asyncio.Task[None]] = set()  # referenced until done
+
+
+def _start_batch(engine: Engine) -> None:
+    batch = _WAITING.pop(id(engine), [])
+    if batch:
+        task = asyncio.get_running_loop().create_task(_run_batch(engine, batch))
+        _BATCHES.add(task)
+        task.add_done_callback(_BATCHES.discard)
+
+
+async def _run_batch(engine: Engine, batch: list[tuple[Prepared, dict[str, Any], asyncio.Future[Any]]]) -> None:
+    rows: list[Any] = []
+    try:
+        if len(batch) > 1:
+            async with _lent(engine, transaction=False) as cur, cur.cursor.connection.pipeline() as pipeline:
+                cursors = []
+                for statement, params, _ in batch:
+                    one = AsyncCursor(engine, cur.cursor.connection.cursor())
+                    sql, args = statement.driver_call(one.dialect, params)
+                    notify(one, sql, args)
+                    await one.cursor.execute(sql, args)
+                    cursors.append(one.cursor)
+                await pipeline.sync()
+                rows = [await c.fetchone() for c in cursors]
+    except Exception:  # noqa: BLE001 - each read is run again alone below, its error its own
+        rows = []
+    if len(rows) != len(batch):
+        for statement, params, future in batch:  # alone: one read, or the pipeline failed
+            try:
+                async with _lent(engine, transaction=False) as cur:
+                    row = await cur.first(statement, params, raw=True)
+            except Exception as exc:  # noqa: BLE001 - handed to the read that asked
+                if not future.done():
+                    future.set_exception(exc)
+            else:
+                if not future.done():
+                    future.set_result(row)
+        return
+    for (_, _, future), row in zip(batch, rows):
+        if not future.done():
+            future.set_result(row)
 
 
 def read_only(engine: Engine):

@@ -131,8 +131,9 @@ class Prepared:
         found = self._for(dialect)
         return found[0].string, self._args(found, params)
 
-    def value(self, cur: "Cursor", row: tuple[Any, ...], index: int) -> Any:
-        """One column of a raw row, converted as `first` would."""
+    def value(self, cur: "Cursor | Engine", row: tuple[Any, ...], index: int) -> Any:
+        """One column of a raw row, converted as `first` would (for the dialect of the cursor or
+        engine given)."""
         process = self._for(cur.dialect)[2][index]
         return row[index] if process is None else process(row[index])
 

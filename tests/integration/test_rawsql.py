@@ -153,3 +153,40 @@ def test_statements_sqlalchemy_rewrites_per_run_take_the_general_path():
     found = STATEMENT._for(sqlite.dialect())
     with pytest.raises((ArgumentError, InvalidRequestError, StatementError)):
         STATEMENT._args(found, {})
+
+
+def test_postgres_reads_of_one_turn_share_one_pipeline_and_keep_their_own_results(database_url, world):
+    """pg_async.first_batched: the reads queued in one turn go down one connection in one
+    pipeline (one checkout), each with its own result; a read that fails fails alone."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL only")
+    from careplans import pg_async
+
+    engine = make_engine(database_url)
+    failing = rawsql.Prepared(select(text("1 / 0")))
+    names = [world.username(k) for k in ("keyworker_a", "keyworker_b", "client_a", "auditor")]
+
+    async def main() -> None:
+        await pg_async.open_for(engine)
+        try:
+            pool = pg_async._BOUND[id(engine)][1]
+            await asyncio.sleep(0.2)
+            before = pool.get_stats().get("requests_num", 0)
+            rows = await asyncio.gather(*(pg_async.first_batched(engine, STATEMENT, {"username": n}) for n in names))
+            assert pool.get_stats().get("requests_num", 0) - before == 1
+            assert [STATEMENT.value(engine, r, 2) for r in rows] == [world.users[k].display_name for k in
+                                                                     ("keyworker_a", "keyworker_b", "client_a", "auditor")]
+            mixed = await asyncio.gather(pg_async.first_batched(engine, STATEMENT, {"username": names[0]}),
+                                         pg_async.first_batched(engine, failing, {}),
+                                         pg_async.first_batched(engine, STATEMENT, {"username": "nobody"}),
+                                         return_exceptions=True)
+            assert STATEMENT.value(engine, mixed[0], 2) == world.users["keyworker_a"].display_name
+            assert isinstance(mixed[1], Exception) and "division by zero" in str(mixed[1])
+            assert mixed[2] is None
+        finally:
+            await pg_async.close(engine)
+
+    try:
+        _in_a_fresh_thread(lambda: asyncio.run(main()))
+    finally:
+        engine.dispose()
