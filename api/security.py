@@ -20,6 +20,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from advanced_alchemy.extensions.litestar import SQLAlchemySyncConfig
@@ -77,10 +78,14 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
       is sent again only then, so the browser's copy expires with the row.
     """
 
+    @cached_property
+    def _touch_window(self) -> dt.timedelta:
+        """max_age less the touch interval, worked out once (every request asks)."""
+        return (dt.timedelta(seconds=self.config.max_age)
+                - dt.timedelta(seconds=min(SESSION_TOUCH_SECONDS, self.config.max_age / 2)))
+
     def _touch_due(self, expires_at: dt.datetime, now: dt.datetime) -> bool:
-        max_age = dt.timedelta(seconds=self.config.max_age)
-        touch = dt.timedelta(seconds=min(SESSION_TOUCH_SECONDS, self.config.max_age / 2))
-        return expires_at - now < max_age - touch
+        return expires_at - now < self._touch_window
 
     def _get_sync(self, session_id: str) -> bytes | None:  # type: ignore[override]
         data, _, _ = self._load_sync(session_id, load_user=False)

@@ -161,8 +161,10 @@ async def read_current_async(engine: Engine, principal: Principal, plan_id: str 
 
 
 def _key(principal: Principal, pid: uuid.UUID) -> tuple[Any, ...]:
-    vis, _ = queries.reader_of(principal)
-    return (pid, vis, str(principal.id))
+    audience = policy.audience_of(principal)
+    if audience is None:  # as queries.reader_of: plan_scope already refuses these principals
+        raise NotFound("There is no such plan.")
+    return (pid, policy.visibility(audience), str(principal.id))
 
 
 def _hit(cur: rawsql.Cursor, revision: rawsql.Prepared, raw: tuple[Any, ...] | None, principal: Principal,
