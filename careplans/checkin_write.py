@@ -29,7 +29,9 @@ decides what each reader sees of it): it does not grow with the plan either.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 import types
 import uuid
 from dataclasses import dataclass
@@ -49,6 +51,7 @@ from careplans.present import CheckInResult, PlanView, check_in_result, present
 from careplans.queries import actor, parse_id, reader_of, snapshot
 
 ACTION = "checkin.create"
+log = logging.getLogger("careplans")
 # What the answer shows: the goals alone, each reader's rules applied as for the whole plan.
 _GOALS_ONLY = policy.Visibility("custom", frozenset({"goals"}))
 
@@ -165,6 +168,51 @@ def add_now(engine: Engine, principal: Principal, plan_id: str, goal_id: str, ba
                                                   note, at))
     if done is None:
         return None
+    return done.version, check_in_result(done.changed_plan(), goal_id, check_in_id)
+
+
+class _NotOrdinary(Exception):
+    """`write` wrote nothing: roll the inline transaction back (the caller takes another path)."""
+
+
+# SQLite: the loop's writer connection never checkpoints in its commit (rawsql.write_inline); a
+# PASSIVE checkpoint runs in a worker thread after this many check-ins committed on the loop (a
+# check-in writes about 20 WAL pages: about SQLite's own automatic checkpoint, at 1,000 pages).
+CHECKPOINT_EVERY = 50
+_inline_commits = 0
+_checkpoints: set[asyncio.Future[Any]] = set()
+
+
+def _checkpoint_quietly(engine: Engine) -> None:
+    try:
+        rawsql.checkpoint(engine)
+    except Exception as exc:  # noqa: BLE001 - the next one will try again; writes in threads checkpoint too
+        log.warning("WAL checkpoint failed: %s", type(exc).__name__)
+
+
+def add_inline(engine: Engine, principal: Principal, plan_id: str, goal_id: str, based_on: int, rating: int,
+               note: str | None) -> tuple[int, CheckInResult] | None:
+    """`add_now` on the event loop itself (SQLite): no hop to the thread pool and back, which
+    under load costs more CPU than the write. `rawsql.Busy` (nothing written) when SQLite's
+    write lock is held elsewhere right now, or this is not a loop's thread: the caller runs
+    `add_now` in a thread, which waits for the lock. None as for `add_now`."""
+    global _inline_commits
+    policy.require(principal, "plans.write")
+    pid = parse_id(plan_id)
+    check_in_id, at = new_check_in()
+    try:
+        with rawsql.write_inline(engine) as cur:
+            done = write(cur, principal, pid, goal_id, based_on, check_in_id, rating, note, at)
+            if done is None:
+                raise _NotOrdinary()
+    except _NotOrdinary:
+        return None
+    _inline_commits += 1
+    if _inline_commits % CHECKPOINT_EVERY == 0:
+        loop = asyncio.get_running_loop()
+        for finished in [f for f in _checkpoints if f.done()]:
+            _checkpoints.discard(finished)
+        _checkpoints.add(loop.run_in_executor(None, _checkpoint_quietly, engine))
     return done.version, check_in_result(done.changed_plan(), goal_id, check_in_id)
 
 

@@ -16,6 +16,7 @@ import re
 import threading
 import uuid
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -173,3 +174,64 @@ def test_a_session_that_read_the_plan_sees_the_new_version_after_a_check_in(engi
         assert view.agreement.current_version == v + 1 and view.fingerprint == view.agreement.current_fingerprint
         assert [c.rating for c in view.goals[0].check_ins][-1] == 7 and held.version == v + 1
         db.commit()
+
+
+def test_sqlite_check_ins_commit_on_the_loop_and_checkpoint_in_a_thread(database_url, world, monkeypatch):
+    """On SQLite an ordinary check-in commits on the event loop when the write lock is free
+    (no hop to the thread pool); the loop's commits never checkpoint the WAL themselves,
+    every CHECKPOINT_EVERY check-ins one runs in a worker thread. With the lock held
+    elsewhere, or off a loop, nothing is written and `rawsql.Busy` sends the caller to a thread."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite only")
+    import asyncio
+
+    from careplans import rawsql
+    from careplans.db import make_engine
+
+    ran: list[str] = []
+    real = rawsql.checkpoint
+
+    def watched(engine):
+        ran.append(threading.current_thread().name)
+        return real(engine)
+
+    monkeypatch.setattr(rawsql, "checkpoint", watched)
+    monkeypatch.setattr(checkin_write, "CHECKPOINT_EVERY", 2)
+    kw = world.viewer("keyworker_a")
+    engine = make_engine(database_url)
+    with Session(engine, expire_on_commit=False) as db:
+        plan_id, goal_id, v = _plan(db, kw, "On the loop", 1)
+    with pytest.raises(rawsql.Busy):  # no loop running here
+        checkin_write.add_inline(engine, kw, plan_id, goal_id, v, 3, None)
+    seen: dict = {"versions": []}
+
+    async def check_ins() -> None:
+        seen["loop"] = threading.current_thread().name
+        version = v
+        for rating in (4, 5, 6, 7):
+            version, result = checkin_write.add_inline(engine, kw, plan_id, goal_id, version, rating, "ok")
+            seen["versions"].append((version, result.rating))
+        seen["stale"] = checkin_write.add_inline(engine, kw, plan_id, goal_id, v, 1, None)  # not ordinary: None
+        with engine.begin() as conn:  # another connection takes the write lock (BEGIN IMMEDIATE)
+            conn.execute(select(Plan.id).where(Plan.id == uuid.UUID(plan_id)))
+            with pytest.raises(rawsql.Busy):
+                checkin_write.add_inline(engine, kw, plan_id, goal_id, version, 2, None)
+        for _ in range(200):
+            if len(ran) >= 2:
+                break
+            await asyncio.sleep(0.05)
+
+    worker = threading.Thread(target=lambda: asyncio.run(check_ins()), name="test-loop")
+    try:
+        worker.start()
+        worker.join(30)
+    finally:
+        engine.dispose()
+    assert seen["versions"] == [(v + 1, 4), (v + 2, 5), (v + 3, 6), (v + 4, 7)]
+    assert seen["stale"] is None
+    assert len(ran) >= 2 and seen["loop"] not in ran, (seen, ran)
+    with Session(make_engine(database_url)) as db:
+        assert db.get(Plan, uuid.UUID(plan_id)).version == v + 4  # nothing from the stale or the busy one
+        assert db.execute(select(CheckIn.rating).where(CheckIn.plan_id == uuid.UUID(plan_id))
+                          .order_by(CheckIn.plan_version)).scalars().all() == [0, 4, 5, 6, 7]
+        assert audit.verify(db).ok
