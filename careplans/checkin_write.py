@@ -63,19 +63,24 @@ def _lock_plan(principal: Principal) -> rawsql.Prepared:
     return rawsql.Prepared(
         select(Plan.id, Plan.client_id, Plan.version, Plan.fingerprint, Plan.status,
                Plan.client_signed_version, Plan.keyworker_signed_version, Plan.agreed_version,
-               Plan.agreed_fingerprint)
+               Plan.agreed_fingerprint, Plan.next_review_date)
         .where(Plan.id == bindparam("plan_id", type_=Plan.__table__.c.id.type), policy.plan_scope(principal, "write"))
         .with_for_update())
 
 
 _PLAN_FIELDS = ("id", "client_id", "version", "fingerprint", "status", "client_signed_version",
-                "keyworker_signed_version", "agreed_version", "agreed_fingerprint")
+                "keyworker_signed_version", "agreed_version", "agreed_fingerprint", "next_review_date")
 _CURRENT = rawsql.Prepared(select(PlanVersion.content, PlanVersion.check_ins, PlanVersion.check_in_chain).where(
     PlanVersion.plan_id == bindparam("plan_id"), PlanVersion.number == bindparam("number")))
-_BUMP = rawsql.Prepared(
-    update(Plan).where(Plan.id == bindparam("plan_id"), Plan.version == bindparam("based_on"))
-    .values(version=bindparam("new_version"), fingerprint=bindparam("new_fingerprint"),
-            updated_at=bindparam("now"), next_review_date=bindparam("review_date")))
+_BUMP_WHERE = (Plan.id == bindparam("plan_id"), Plan.version == bindparam("based_on"))
+_BUMP_VALUES = {"version": bindparam("new_version"), "fingerprint": bindparam("new_fingerprint"),
+                "updated_at": bindparam("now")}
+# The review date is set only when the row's differs from the document's (a check-in never
+# changes the document's): SQLite rewrites an index entry for every indexed column an UPDATE
+# sets, changed or not, one more page to write on every commit.
+_BUMP = rawsql.Prepared(update(Plan).where(*_BUMP_WHERE).values(_BUMP_VALUES))
+_BUMP_REVIEW = rawsql.Prepared(update(Plan).where(*_BUMP_WHERE).values(
+    {**_BUMP_VALUES, "next_review_date": bindparam("review_date")}))
 _NEW_VERSION = rawsql.Prepared(insert(PlanVersion))
 _RECORD = rawsql.Prepared(insert(CheckInRecord))
 _PROJECTION = rawsql.Prepared(insert(CheckIn))
@@ -118,14 +123,21 @@ def write(cur: rawsql.Cursor, principal: Principal, pid: uuid.UUID, goal_id: str
         document.validate(after)
     except (DocumentError, document.DocumentShapeError):
         return None
-    changes = ch.derive(before, after)
     goal = doc.find_goal(after, goal_id)
+    # Only that goal differs (the rest is shared with `before`): derived from it alone, the
+    # changes are those of the whole documents, without walking every goal.
+    changes = ch.derive({"goals": [doc.find_goal(before, goal_id)]}, {"goals": [goal]})
     item = goal["check_ins"][-1]
     # The base is the previous version's, as stored: only the record is new.
     stored = versions.appended(content, [(goal_id, canonical_json(item))], count, chain or versions.GENESIS)
     new_number, now = based_on + 1, utcnow()
-    _BUMP.execute(cur, {"plan_id": pid, "based_on": based_on, "new_version": new_number,
-                        "new_fingerprint": stored.fingerprint, "now": now, "review_date": commands.review_date(after)})
+    review = commands.review_date(after)
+    bump = {"plan_id": pid, "based_on": based_on, "new_version": new_number, "new_fingerprint": stored.fingerprint,
+            "now": now}
+    if review == plan[9]:
+        _BUMP.execute(cur, bump)
+    else:
+        _BUMP_REVIEW.execute(cur, {**bump, "review_date": review})
     if cur.cursor.rowcount != 1:  # pragma: no cover - guarded by the row lock; the compare-and-set as a second line
         return None
     _NEW_VERSION.execute(cur, {
@@ -143,7 +155,7 @@ def write(cur: rawsql.Cursor, principal: Principal, pid: uuid.UUID, goal_id: str
         detail={"version": new_number, "fingerprint": stored.fingerprint, "goal_id": goal_id,
                 "check_in_id": check_in_id}))
     row = types.SimpleNamespace(**dict(zip(_PLAN_FIELDS, plan)))
-    row.version, row.fingerprint = new_number, stored.fingerprint
+    row.version, row.fingerprint, row.next_review_date = new_number, stored.fingerprint, review
     version = types.SimpleNamespace(number=new_number, fingerprint=stored.fingerprint, created_at=now,
                                     author_id=principal.id, author_name=principal.name,
                                     author_role=principal.role, changes=[])
