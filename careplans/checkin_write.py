@@ -6,14 +6,14 @@ version's base document is the previous one unchanged, and what is new is one re
 `write` stores exactly what `commands.change_plan` would for it — the same version row
 (the same base, the next link of the check-in chain, a scheme-2 fingerprint), the same
 record, projection and audit event, the same compare-and-set on the plan's version under
-the row lock — in a fixed number of statements, built once and run on the driver's
+the row lock — in a fixed number of statements (8), built once and run on the driver's
 connection (careplans.rawsql), without copying or re-encoding the whole document:
 
-1. the plan row, locked and scoped by the policy (FOR UPDATE; BEGIN IMMEDIATE on SQLite);
-2. the current version's base and chain head;
-3. the version bump (compare-and-set on the version the change was based on);
-4. the new version row, 5. its check-in record, 6. the check-in's projection;
-7-9. the audit event, chained in the same transaction (audit_batch.append_on).
+1. the plan row with its current version's base and chain head, the plan row locked and
+   scoped by the policy (FOR UPDATE OF plans; BEGIN IMMEDIATE on SQLite);
+2. the version bump (compare-and-set on the version the change was based on);
+3. the new version row, 4. its check-in record, 5. the check-in's projection;
+6-8. the audit event, chained in the same transaction (audit_batch.append_on).
 
 The whole document is still validated against the schema with the check-in in it, and
 the changes are derived from the documents before and after, as for any change. Anything
@@ -63,15 +63,15 @@ def _lock_plan(principal: Principal) -> rawsql.Prepared:
     return rawsql.Prepared(
         select(Plan.id, Plan.client_id, Plan.version, Plan.fingerprint, Plan.status,
                Plan.client_signed_version, Plan.keyworker_signed_version, Plan.agreed_version,
-               Plan.agreed_fingerprint, Plan.next_review_date)
+               Plan.agreed_fingerprint, Plan.next_review_date,
+               PlanVersion.content, PlanVersion.check_ins, PlanVersion.check_in_chain)
+        .join(PlanVersion, (PlanVersion.plan_id == Plan.id) & (PlanVersion.number == Plan.version))
         .where(Plan.id == bindparam("plan_id", type_=Plan.__table__.c.id.type), policy.plan_scope(principal, "write"))
-        .with_for_update())
+        .with_for_update(of=Plan))
 
 
 _PLAN_FIELDS = ("id", "client_id", "version", "fingerprint", "status", "client_signed_version",
                 "keyworker_signed_version", "agreed_version", "agreed_fingerprint", "next_review_date")
-_CURRENT = rawsql.Prepared(select(PlanVersion.content, PlanVersion.check_ins, PlanVersion.check_in_chain).where(
-    PlanVersion.plan_id == bindparam("plan_id"), PlanVersion.number == bindparam("number")))
 _BUMP_WHERE = (Plan.id == bindparam("plan_id"), Plan.version == bindparam("based_on"))
 _BUMP_VALUES = {"version": bindparam("new_version"), "fingerprint": bindparam("new_fingerprint"),
                 "updated_at": bindparam("now")}
@@ -104,6 +104,27 @@ class Written:
         return self._present()
 
 
+def _ids(items: Any) -> list[Any] | None:
+    """The ids of a list of objects that each have one, else None."""
+    if not isinstance(items, list) or not all(isinstance(i, dict) and "id" in i for i in items):
+        return None
+    return [i["id"] for i in items]
+
+
+def _adds_only(before: dict[str, Any], goal_id: str, check_in_id: str) -> bool:
+    """Whether `changes.derive` matches the goals and that goal's check-ins by id (each list
+    of objects with distinct ids, the new check-in's not among them): adding the check-in is
+    then the one change it finds (doc.add_check_in changes nothing else)."""
+    goals = _ids(before.get("goals"))
+    if goals is None or len(set(goals)) != len(goals) or "voice" in before:
+        return False
+    goal = doc.find_goal(before, goal_id)
+    if "voice" in goal:  # derive would compare such a goal as one value
+        return False
+    check_ins = _ids(goal.get("check_ins"))
+    return check_ins is not None and check_in_id not in check_ins and len(set(check_ins)) == len(check_ins)
+
+
 def write(cur: rawsql.Cursor, principal: Principal, pid: uuid.UUID, goal_id: str, based_on: int,
           check_in_id: str, rating: int, note: str | None, at: str) -> Written | None:
     """The check-in as a new version in the caller's write transaction, or None (nothing
@@ -111,10 +132,9 @@ def write(cur: rawsql.Cursor, principal: Principal, pid: uuid.UUID, goal_id: str
     plan = _lock_plan(principal).first(cur, {"plan_id": pid})
     if plan is None or plan[2] != based_on:
         return None
-    current = _CURRENT.first(cur, {"plan_id": pid, "number": based_on})
-    if current is None or current[1] is None:
+    content, count, chain = plan[10:13]
+    if count is None:
         return None
-    content, count, chain = current
     before = msgspec.json.decode(content)
     if document.schema_version_of(before) != document.SCHEMA_VERSION:
         return None  # the base is upgraded (and stored anew) by the general path
@@ -124,10 +144,9 @@ def write(cur: rawsql.Cursor, principal: Principal, pid: uuid.UUID, goal_id: str
     except (DocumentError, document.DocumentShapeError):
         return None
     goal = doc.find_goal(after, goal_id)
-    # Only that goal differs (the rest is shared with `before`): derived from it alone, the
-    # changes are those of the whole documents, without walking every goal.
-    changes = ch.derive({"goals": [doc.find_goal(before, goal_id)]}, {"goals": [goal]})
     item = goal["check_ins"][-1]
+    changes = [ch.check_in_added(goal_id, item)] if _adds_only(before, goal_id, check_in_id) \
+        else ch.derive(before, after)
     # The base is the previous version's, as stored: only the record is new.
     stored = versions.appended(content, [(goal_id, canonical_json(item))], count, chain or versions.GENESIS)
     new_number, now = based_on + 1, utcnow()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import msgspec
 from anyio import to_thread
 from litestar import Request, Response, get, patch, post
 from litestar.enums import MediaType
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import etag, if_match_version, retryable, transact
 from api.read_audit import audited, current_plan
-from api.guards import ACCESS_LOG, READERS, SIGNERS, WRITERS, principal_of
+from api.guards import ACCESS_LOG, READERS, SIGNERS, WRITERS, GuardedRoute, principal_of
 from api.schemas import AccessLog, AgreementCreate, CheckInCreate, GoalCreate, GoalPatch, PlanPatch, to_plain
 from careplans import checkin_write, commands, plan_history, queries, rawsql
 from careplans.policy import Principal
@@ -96,8 +97,8 @@ def update_goal(request: Request, db_session: DbSession, plan_id: FromPath[str],
     return Response(goal, headers=etag(result.version))
 
 
-@post("/api/plans/{plan_id:str}/goals/{goal_id:str}/check-ins", guards=[WRITERS], tags=["goals"],
-      summary="Add a progress check-in (0 to 10)")
+@GuardedRoute("/api/plans/{plan_id:str}/goals/{goal_id:str}/check-ins", http_method="POST", guards=[WRITERS],
+              tags=["goals"], summary="Add a progress check-in (0 to 10)")
 async def create_check_in(request: Request, plan_id: FromPath[str], goal_id: FromPath[str],
                           data: JSONBody[CheckInCreate]) -> Response[CheckInResult]:
     """The ordinary check-in in one short transaction on the driver's connection
@@ -117,10 +118,15 @@ async def create_check_in(request: Request, plan_id: FromPath[str], goal_id: Fro
             if done is None:
                 fast = False  # not the ordinary case: nothing written, the general path answers
         if done is not None:
-            return Response(done[1], status_code=201, headers=etag(done[0]))
-    version, check_in = await to_thread.run_sync(_check_in, engine, principal, plan_id, goal_id,
-                                                 based_on, data.rating, data.note, fast)
-    return Response(check_in, status_code=201, headers=etag(version))
+            return _created(*done)
+    return _created(*await to_thread.run_sync(_check_in, engine, principal, plan_id, goal_id, based_on, data.rating,
+                                              data.note, fast))
+
+
+def _created(version: int, check_in: CheckInResult) -> Response[CheckInResult]:
+    """201 with the check-in, encoded here (the bytes Litestar's encoder makes of it)."""
+    return Response(msgspec.json.encode(check_in), media_type=MediaType.JSON, status_code=201,
+                    headers=etag(version))
 
 
 def _check_in(engine: Engine, principal: Principal, plan_id: str, goal_id: str, based_on: int, rating: int,
