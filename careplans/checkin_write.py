@@ -207,8 +207,8 @@ class _NotOrdinary(Exception):
 
 
 # SQLite: the loop's writer connection never checkpoints in its commit (rawsql.write_inline); a
-# PASSIVE checkpoint runs in a worker thread after this many check-ins committed on the loop (a
-# check-in writes about 20 WAL pages: about SQLite's own automatic checkpoint, at 1,000 pages).
+# PASSIVE checkpoint runs in a worker thread after every this many check-ins committed on the
+# loop (a check-in writes about 20 WAL pages: about SQLite's own automatic checkpoint, at 1,000).
 CHECKPOINT_EVERY = 50
 _inline_commits = 0
 _checkpoints: set[asyncio.Future[Any]] = set()
@@ -221,30 +221,145 @@ def _checkpoint_quietly(engine: Engine) -> None:
         log.warning("WAL checkpoint failed: %s", type(exc).__name__)
 
 
+def _committed_on_loop(engine: Engine, count: int) -> None:
+    """`count` more check-ins committed on the running loop: a checkpoint in a thread when due."""
+    global _inline_commits
+    before, _inline_commits = _inline_commits, _inline_commits + count
+    if before // CHECKPOINT_EVERY != _inline_commits // CHECKPOINT_EVERY:
+        loop = asyncio.get_running_loop()
+        for finished in [f for f in _checkpoints if f.done()]:
+            _checkpoints.discard(finished)
+        _checkpoints.add(loop.run_in_executor(None, _checkpoint_quietly, engine))
+
+
 def add_inline(engine: Engine, principal: Principal, plan_id: str, goal_id: str, based_on: int, rating: int,
                note: str | None) -> tuple[int, CheckInResult] | None:
     """`add_now` on the event loop itself (SQLite): no hop to the thread pool and back, which
     under load costs more CPU than the write. `rawsql.Busy` (nothing written) when SQLite's
     write lock is held elsewhere right now, or this is not a loop's thread: the caller runs
     `add_now` in a thread, which waits for the lock. None as for `add_now`."""
-    global _inline_commits
     policy.require(principal, "plans.write")
-    pid = parse_id(plan_id)
-    check_in_id, at = new_check_in()
+    job = _Job(engine, principal, parse_id(plan_id), goal_id, based_on, *new_check_in(), rating, note)
+    done = _write_alone(job)
+    if done is None:
+        return None
+    return done.version, check_in_result(done.changed_plan(), goal_id, job.check_in_id)
+
+
+@dataclass
+class _Job:
+    """One check-in waiting for its loop's next group commit."""
+
+    engine: Engine
+    principal: Principal
+    pid: uuid.UUID
+    goal_id: str
+    based_on: int
+    check_in_id: str
+    at: str
+    rating: int
+    note: str | None
+    answer: asyncio.Future[Any] | None = None
+
+    def write(self, cur: rawsql.Cursor) -> Written | None:
+        return write(cur, self.principal, self.pid, self.goal_id, self.based_on, self.check_in_id, self.rating,
+                     self.note, self.at)
+
+
+def _write_alone(job: _Job) -> Written | None:
+    """The check-in in an inline transaction of its own (rawsql.Busy if the lock is held)."""
     try:
-        with rawsql.write_inline(engine) as cur:
-            done = write(cur, principal, pid, goal_id, based_on, check_in_id, rating, note, at)
+        with rawsql.write_inline(job.engine) as cur:
+            done = job.write(cur)
             if done is None:
                 raise _NotOrdinary()
     except _NotOrdinary:
         return None
-    _inline_commits += 1
-    if _inline_commits % CHECKPOINT_EVERY == 0:
-        loop = asyncio.get_running_loop()
-        for finished in [f for f in _checkpoints if f.done()]:
-            _checkpoints.discard(finished)
-        _checkpoints.add(loop.run_in_executor(None, _checkpoint_quietly, engine))
-    return done.version, check_in_result(done.changed_plan(), goal_id, check_in_id)
+    _committed_on_loop(job.engine, 1)
+    return done
+
+
+# --- group commit on the loop (SQLite) ---------------------------------------------------------
+#
+# The check-ins that reach `add_on_loop` during one turn of the event loop are written at the
+# start of its next turn in ONE inline transaction: each its own statements and its own audit
+# row, as alone, committed together (one BEGIN and one COMMIT, and the pages they share
+# written once). Nobody is answered before that commit. If any of them raises, the transaction
+# is rolled back and each is written again in a transaction of its own, so that one check-in's
+# error is never another's. At most GROUP_MAX in one transaction.
+
+GROUP_MAX = 64
+_queued: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+
+
+async def add_on_loop(engine: Engine, principal: Principal, plan_id: str, goal_id: str, based_on: int,
+                      rating: int, note: str | None) -> tuple[int, CheckInResult] | None:
+    """`add_inline`, committed with the other check-ins of this turn of the loop (SQLite).
+    `rawsql.Busy` (nothing written) when the write lock is held elsewhere, or the database
+    is not SQLite: the caller runs `add_now` in a thread. None as for `add_now`."""
+    if engine.dialect.name != "sqlite":
+        raise rawsql.Busy()
+    policy.require(principal, "plans.write")
+    loop = asyncio.get_running_loop()
+    job = _Job(engine, principal, parse_id(plan_id), goal_id, based_on, *new_check_in(), rating, note,
+               loop.create_future())
+    queued = _queued.get(loop)
+    if queued is None:
+        queued = _queued[loop] = []
+        loop.call_soon(_flush, loop)
+    queued.append(job)
+    return await job.answer  # type: ignore[misc]
+
+
+def _flush(loop: asyncio.AbstractEventLoop) -> None:
+    jobs = [job for job in _queued.pop(loop, []) if job.answer is not None and not job.answer.done()]
+    by_engine: dict[int, list[_Job]] = {}
+    for job in jobs:
+        by_engine.setdefault(id(job.engine), []).append(job)
+    for group in by_engine.values():
+        for start in range(0, len(group), GROUP_MAX):
+            _commit_group(group[start:start + GROUP_MAX])
+
+
+def _commit_group(jobs: list[_Job]) -> None:
+    if len(jobs) > 1:
+        try:
+            with rawsql.write_inline(jobs[0].engine) as cur:
+                written = [job.write(cur) for job in jobs]
+        except rawsql.Busy:
+            for job in jobs:
+                _answer(job, exc=rawsql.Busy())
+            return
+        except Exception:  # noqa: BLE001 - rolled back: each again alone, its error its own
+            pass
+        else:
+            _committed_on_loop(jobs[0].engine, sum(done is not None for done in written))
+            for job, done in zip(jobs, written):
+                _answer(job, done)
+            return
+    for job in jobs:
+        try:
+            done = _write_alone(job)
+        except Exception as exc:  # noqa: BLE001 - that request answers it (Busy: it waits in a thread)
+            _answer(job, exc=exc)
+        else:
+            _answer(job, done)
+
+
+def _answer(job: _Job, done: Written | None = None, *, exc: Exception | None = None) -> None:
+    """Resolve a job's future: (version, the check-in as its writer sees it), None, or the error."""
+    assert job.answer is not None
+    if job.answer.done():  # the request was cancelled
+        return
+    if exc is None and done is not None:
+        try:
+            result: Any = (done.version, check_in_result(done.changed_plan(), job.goal_id, job.check_in_id))
+        except Exception as error:  # noqa: BLE001 - that request answers it
+            exc = error
+    if exc is not None:
+        job.answer.set_exception(exc)
+    else:
+        job.answer.set_result(None if done is None else result)
 
 
 def in_session(db: Session, principal: Principal, plan_id: str, goal_id: str, based_on: int, check_in_id: str,

@@ -102,16 +102,18 @@ def update_goal(request: Request, db_session: DbSession, plan_id: FromPath[str],
 async def create_check_in(request: Request, plan_id: FromPath[str], goal_id: FromPath[str],
                           data: JSONBody[CheckInCreate]) -> Response[CheckInResult]:
     """The ordinary check-in in one short transaction on the driver's connection
-    (careplans.checkin_write): on SQLite on the event loop when the write lock is free at
-    once, else in one hop to the thread pool (it may wait for the write lock); anything out
-    of the ordinary takes the general path (services.goals)."""
+    (careplans.checkin_write): on SQLite on the event loop, group-committed with the other
+    check-ins of the loop's turn, when the write lock is free at once; else in one hop to the
+    thread pool (it may wait for the write lock); anything out of the ordinary takes the
+    general path (services.goals)."""
     principal = principal_of(request)
     based_on = if_match_version(request)
     engine = request.app.state.engine
     fast = True
     if engine.dialect.name == "sqlite":
         try:
-            done = checkin_write.add_inline(engine, principal, plan_id, goal_id, based_on, data.rating, data.note)
+            done = await checkin_write.add_on_loop(engine, principal, plan_id, goal_id, based_on, data.rating,
+                                                   data.note)
         except rawsql.Busy:
             done = None  # the lock is held elsewhere: wait for it in a thread
         else:

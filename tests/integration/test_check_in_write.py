@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import threading
 import uuid
@@ -234,4 +235,63 @@ def test_sqlite_check_ins_commit_on_the_loop_and_checkpoint_in_a_thread(database
         assert db.get(Plan, uuid.UUID(plan_id)).version == v + 4  # nothing from the stale or the busy one
         assert db.execute(select(CheckIn.rating).where(CheckIn.plan_id == uuid.UUID(plan_id))
                           .order_by(CheckIn.plan_version)).scalars().all() == [0, 4, 5, 6, 7]
+        assert audit.verify(db).ok
+
+
+def test_sqlite_check_ins_of_one_loop_turn_commit_together_each_with_its_own_rows(database_url, world, monkeypatch):
+    """Check-ins that reach the loop in the same turn are written in one transaction (one
+    BEGIN IMMEDIATE), each with its own version, record, projection and audit row, answered
+    only after it committed; a stale one writes nothing and changes nothing for the others;
+    one that fails is that request's error alone: the rest are written again, each alone."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite only")
+    import asyncio
+
+    from careplans.db import make_engine
+
+    kw = world.viewer("keyworker_a")
+    engine = make_engine(database_url)
+    with Session(engine, expire_on_commit=False) as db:
+        plans = [_plan(db, kw, f"Together {n}", 1) for n in range(4)]
+    real_write = checkin_write.write
+    failing = plans[3][1]
+
+    def write(cur, principal, pid, goal_id, *args):
+        if goal_id == failing:
+            raise RuntimeError("this check-in fails")
+        return real_write(cur, principal, pid, goal_id, *args)
+
+    async def together(batch, stale=None):
+        calls = [checkin_write.add_on_loop(engine, kw, p, g, v, 5, "together") for p, g, v in batch]
+        if stale is not None:
+            calls.append(checkin_write.add_on_loop(engine, kw, stale[0], stale[1], stale[2] - 1, 5, None))
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    try:
+        with statements(engine) as sql:
+            first = asyncio.run(together(plans[:2], stale=plans[2]))
+        assert [s for s in sql if s.strip().upper().startswith("BEGIN")] == ["BEGIN IMMEDIATE"], sql
+        assert written_tables(sql).count("audit_events") == 2
+        assert [r[0] for r in first[:2]] == [plans[0][2] + 1, plans[1][2] + 1] and first[2] is None
+        monkeypatch.setattr(checkin_write, "write", write)
+        with statements(engine) as sql:
+            second = asyncio.run(together([plans[2], plans[3], (plans[0][0], plans[0][1], plans[0][2] + 1)]))
+        # Together first (rolled back when one raised), then each alone: three more BEGINs.
+        assert [s for s in sql if s.strip().upper().startswith("BEGIN")] == ["BEGIN IMMEDIATE"] * 4, sql
+        assert isinstance(second[1], RuntimeError)
+        assert [second[0][0], second[2][0]] == [plans[2][2] + 1, plans[0][2] + 2]
+    finally:
+        engine.dispose()
+    with Session(make_engine(database_url)) as db:
+        stored = {p: db.get(Plan, uuid.UUID(p)).version for p, _, _ in plans}
+        assert stored == {plans[0][0]: plans[0][2] + 2, plans[1][0]: plans[1][2] + 1, plans[2][0]: plans[2][2] + 1,
+                          plans[3][0]: plans[3][2]}
+        for p, _, v in plans:
+            assert len(db.execute(select(CheckIn.id).where(CheckIn.plan_id == uuid.UUID(p))).all()) == \
+                1 + stored[p] - v
+            details = db.execute(select(AuditEvent.detail).where(AuditEvent.plan_id == p,
+                                                                 AuditEvent.action == checkin_write.ACTION)
+                                 .order_by(AuditEvent.seq)).scalars().all()
+            versions = [(d if isinstance(d, dict) else json.loads(d))["version"] for d in details]
+            assert versions == list(range(v, stored[p] + 1))  # one row for each version written
         assert audit.verify(db).ok
