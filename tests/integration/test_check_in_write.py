@@ -180,7 +180,7 @@ def test_a_session_that_read_the_plan_sees_the_new_version_after_a_check_in(engi
 def test_sqlite_check_ins_commit_on_the_loop_and_checkpoint_in_a_thread(database_url, world, monkeypatch):
     """On SQLite an ordinary check-in commits on the event loop when the write lock is free
     (no hop to the thread pool); the loop's commits never checkpoint the WAL themselves,
-    every CHECKPOINT_EVERY check-ins one runs in a worker thread. With the lock held
+    every CHECKPOINT_EVERY commits one runs in a worker thread. With the lock held
     elsewhere, or off a loop, nothing is written and `rawsql.Busy` sends the caller to a thread."""
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite only")
