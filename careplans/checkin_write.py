@@ -227,10 +227,12 @@ def _committed_on_loop(engine: Engine) -> None:
     global _inline_commits
     _inline_commits += 1
     if _inline_commits % CHECKPOINT_EVERY == 0:
-        loop = asyncio.get_running_loop()
         for finished in [f for f in _checkpoints if f.done()]:
             _checkpoints.discard(finished)
-        _checkpoints.add(loop.run_in_executor(None, _checkpoint_quietly, engine))
+        try:
+            _checkpoints.add(asyncio.get_running_loop().run_in_executor(None, _checkpoint_quietly, engine))
+        except RuntimeError as exc:  # the executor is shut down (the app is stopping): never the write's error
+            log.warning("WAL checkpoint not started: %s", exc)
 
 
 def add_inline(engine: Engine, principal: Principal, plan_id: str, goal_id: str, based_on: int, rating: int,

@@ -295,3 +295,30 @@ def test_sqlite_check_ins_of_one_loop_turn_commit_together_each_with_its_own_row
             versions = [(d if isinstance(d, dict) else json.loads(d))["version"] for d in details]
             assert versions == list(range(v, stored[p] + 1))  # one row for each version written
         assert audit.verify(db).ok
+
+
+def test_sqlite_a_checkpoint_that_cannot_start_is_never_the_check_ins_error(database_url, world, monkeypatch):
+    """The check-in has committed when its checkpoint is due: if no thread can take the
+    checkpoint (the loop's executor is shut down, as when the app stops), the writer still
+    gets its answer."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite only")
+    import asyncio
+
+    from careplans.db import make_engine
+
+    monkeypatch.setattr(checkin_write, "CHECKPOINT_EVERY", 1)
+    kw = world.viewer("keyworker_a")
+    engine = make_engine(database_url)
+    with Session(engine, expire_on_commit=False) as db:
+        plan_id, goal_id, v = _plan(db, kw, "Stopping", 1)
+
+    async def stopping():
+        await asyncio.get_running_loop().shutdown_default_executor()
+        return await checkin_write.add_on_loop(engine, kw, plan_id, goal_id, v, 6, None)
+
+    try:
+        version, result = asyncio.run(stopping())
+    finally:
+        engine.dispose()
+    assert version == v + 1 and result.rating == 6
