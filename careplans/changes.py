@@ -189,6 +189,13 @@ def derive(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
     return out
 
 
+def check_in_added(goal_id: str, item: dict[str, Any]) -> Change:
+    """The change `derive` finds where the only difference is one check-in added to a goal
+    (careplans.checkin_write, which knows that without comparing the documents)."""
+    return Change(section="check_ins", item=goal_id, sub=item["id"], kind="added", after=item.get("rating"),
+                  text=bool(item.get("note")), path=f"goals[{goal_id}].check_ins[{item['id']}]")
+
+
 def to_stored(changes: Iterable[Change]) -> list[dict[str, Any]]:
     return [msgspec.to_builtins(c) for c in changes]
 

@@ -12,10 +12,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import threading
 import uuid
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -173,3 +175,150 @@ def test_a_session_that_read_the_plan_sees_the_new_version_after_a_check_in(engi
         assert view.agreement.current_version == v + 1 and view.fingerprint == view.agreement.current_fingerprint
         assert [c.rating for c in view.goals[0].check_ins][-1] == 7 and held.version == v + 1
         db.commit()
+
+
+def test_sqlite_check_ins_commit_on_the_loop_and_checkpoint_in_a_thread(database_url, world, monkeypatch):
+    """On SQLite an ordinary check-in commits on the event loop when the write lock is free
+    (no hop to the thread pool); the loop's commits never checkpoint the WAL themselves,
+    every CHECKPOINT_EVERY commits one runs in a worker thread. With the lock held
+    elsewhere, or off a loop, nothing is written and `rawsql.Busy` sends the caller to a thread."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite only")
+    import asyncio
+
+    from careplans import rawsql
+    from careplans.db import make_engine
+
+    ran: list[str] = []
+    real = rawsql.checkpoint
+
+    def watched(engine):
+        ran.append(threading.current_thread().name)
+        return real(engine)
+
+    monkeypatch.setattr(rawsql, "checkpoint", watched)
+    monkeypatch.setattr(checkin_write, "CHECKPOINT_EVERY", 2)
+    kw = world.viewer("keyworker_a")
+    engine = make_engine(database_url)
+    with Session(engine, expire_on_commit=False) as db:
+        plan_id, goal_id, v = _plan(db, kw, "On the loop", 1)
+    with pytest.raises(rawsql.Busy):  # no loop running here
+        checkin_write.add_inline(engine, kw, plan_id, goal_id, v, 3, None)
+    seen: dict = {"versions": []}
+
+    async def check_ins() -> None:
+        seen["loop"] = threading.current_thread().name
+        version = v
+        for rating in (4, 5, 6, 7):
+            version, result = checkin_write.add_inline(engine, kw, plan_id, goal_id, version, rating, "ok")
+            seen["versions"].append((version, result.rating))
+        seen["stale"] = checkin_write.add_inline(engine, kw, plan_id, goal_id, v, 1, None)  # not ordinary: None
+        with engine.begin() as conn:  # another connection takes the write lock (BEGIN IMMEDIATE)
+            conn.execute(select(Plan.id).where(Plan.id == uuid.UUID(plan_id)))
+            with pytest.raises(rawsql.Busy):
+                checkin_write.add_inline(engine, kw, plan_id, goal_id, version, 2, None)
+        for _ in range(200):
+            if len(ran) >= 2:
+                break
+            await asyncio.sleep(0.05)
+
+    worker = threading.Thread(target=lambda: asyncio.run(check_ins()), name="test-loop")
+    try:
+        worker.start()
+        worker.join(30)
+    finally:
+        engine.dispose()
+    assert seen["versions"] == [(v + 1, 4), (v + 2, 5), (v + 3, 6), (v + 4, 7)]
+    assert seen["stale"] is None
+    assert len(ran) >= 2 and seen["loop"] not in ran, (seen, ran)
+    with Session(make_engine(database_url)) as db:
+        assert db.get(Plan, uuid.UUID(plan_id)).version == v + 4  # nothing from the stale or the busy one
+        assert db.execute(select(CheckIn.rating).where(CheckIn.plan_id == uuid.UUID(plan_id))
+                          .order_by(CheckIn.plan_version)).scalars().all() == [0, 4, 5, 6, 7]
+        assert audit.verify(db).ok
+
+
+def test_sqlite_check_ins_of_one_loop_turn_commit_together_each_with_its_own_rows(database_url, world, monkeypatch):
+    """Check-ins that reach the loop in the same turn are written in one transaction (one
+    BEGIN IMMEDIATE), each with its own version, record, projection and audit row, answered
+    only after it committed; a stale one writes nothing and changes nothing for the others;
+    one that fails is that request's error alone: the rest are written again, each alone."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite only")
+    import asyncio
+
+    from careplans.db import make_engine
+
+    kw = world.viewer("keyworker_a")
+    engine = make_engine(database_url)
+    with Session(engine, expire_on_commit=False) as db:
+        plans = [_plan(db, kw, f"Together {n}", 1) for n in range(4)]
+    real_write = checkin_write.write
+    failing = plans[3][1]
+
+    def write(cur, principal, pid, goal_id, *args):
+        if goal_id == failing:
+            raise RuntimeError("this check-in fails")
+        return real_write(cur, principal, pid, goal_id, *args)
+
+    async def together(batch, stale=None):
+        calls = [checkin_write.add_on_loop(engine, kw, p, g, v, 5, "together") for p, g, v in batch]
+        if stale is not None:
+            calls.append(checkin_write.add_on_loop(engine, kw, stale[0], stale[1], stale[2] - 1, 5, None))
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    try:
+        with statements(engine) as sql:
+            first = asyncio.run(together(plans[:2], stale=plans[2]))
+        assert [s for s in sql if s.strip().upper().startswith("BEGIN")] == ["BEGIN IMMEDIATE"], sql
+        assert written_tables(sql).count("audit_events") == 2
+        assert [r[0] for r in first[:2]] == [plans[0][2] + 1, plans[1][2] + 1] and first[2] is None
+        monkeypatch.setattr(checkin_write, "write", write)
+        with statements(engine) as sql:
+            second = asyncio.run(together([plans[2], plans[3], (plans[0][0], plans[0][1], plans[0][2] + 1)]))
+        # Together first (rolled back when one raised), then each alone: three more BEGINs.
+        assert [s for s in sql if s.strip().upper().startswith("BEGIN")] == ["BEGIN IMMEDIATE"] * 4, sql
+        assert isinstance(second[1], RuntimeError)
+        assert [second[0][0], second[2][0]] == [plans[2][2] + 1, plans[0][2] + 2]
+    finally:
+        engine.dispose()
+    with Session(make_engine(database_url)) as db:
+        stored = {p: db.get(Plan, uuid.UUID(p)).version for p, _, _ in plans}
+        assert stored == {plans[0][0]: plans[0][2] + 2, plans[1][0]: plans[1][2] + 1, plans[2][0]: plans[2][2] + 1,
+                          plans[3][0]: plans[3][2]}
+        for p, _, v in plans:
+            assert len(db.execute(select(CheckIn.id).where(CheckIn.plan_id == uuid.UUID(p))).all()) == \
+                1 + stored[p] - v
+            details = db.execute(select(AuditEvent.detail).where(AuditEvent.plan_id == p,
+                                                                 AuditEvent.action == checkin_write.ACTION)
+                                 .order_by(AuditEvent.seq)).scalars().all()
+            versions = [(d if isinstance(d, dict) else json.loads(d))["version"] for d in details]
+            assert versions == list(range(v, stored[p] + 1))  # one row for each version written
+        assert audit.verify(db).ok
+
+
+def test_sqlite_a_checkpoint_that_cannot_start_is_never_the_check_ins_error(database_url, world, monkeypatch):
+    """The check-in has committed when its checkpoint is due: if no thread can take the
+    checkpoint (the loop's executor is shut down, as when the app stops), the writer still
+    gets its answer."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite only")
+    import asyncio
+
+    from careplans.db import make_engine
+
+    monkeypatch.setattr(checkin_write, "CHECKPOINT_EVERY", 1)
+    kw = world.viewer("keyworker_a")
+    engine = make_engine(database_url)
+    with Session(engine, expire_on_commit=False) as db:
+        plan_id, goal_id, v = _plan(db, kw, "Stopping", 1)
+
+    async def stopping():
+        await asyncio.get_running_loop().shutdown_default_executor()
+        return await checkin_write.add_on_loop(engine, kw, plan_id, goal_id, v, 6, None)
+
+    try:
+        version, result = asyncio.run(stopping())
+    finally:
+        engine.dispose()
+    assert version == v + 1 and result.rating == 6

@@ -121,3 +121,24 @@ def test_naloxone_edit_is_one_change_not_seven():
 
 def test_option_names_come_from_the_catalogue():
     assert option_name("buvidal").startswith("Buprenorphine")
+
+
+def test_a_check_in_added_is_the_one_change_derive_finds():
+    """checkin_write states the change instead of deriving it: the same Change, for a note
+    and for none, on a goal among others that already has check-ins."""
+    from careplans.checkin_write import _adds_only
+
+    before = doc.add_goal(base(), "g2", {"title": "Walk", "area": "health"}, SAM, new_id, "2026-01-02")
+    before = doc.add_check_in(before, "g2", "ci0", 4, None, SAM, "2026-01-03T10:00:00+00:00")
+    for cid, note in (("ci1", "A good week"), ("ci2", None)):
+        after = doc.add_check_in(before, "g2", cid, 6, note, ALEX, "2026-02-01T10:00:00+00:00")
+        item = doc.find_goal(after, "g2")["check_ins"][-1]
+        assert _adds_only(before, "g2", cid)
+        assert ch.derive(before, after) == [ch.check_in_added("g2", item)]
+        assert ch.to_stored([ch.check_in_added("g2", item)]) == ch.to_stored(ch.derive(before, after))
+    # Where derive would not match by id, the check-in path derives the changes instead.
+    assert not _adds_only(before, "g2", "ci0")  # that id is there already
+    twice = {**before, "goals": [*before["goals"], before["goals"][0]]}
+    assert not _adds_only(twice, "g2", "ci3")  # two goals with one id
+    no_ids = {**before, "goals": [{**g, "check_ins": [{"rating": 1}]} for g in before["goals"]]}
+    assert not _adds_only(no_ids, "g2", "ci3")
