@@ -21,28 +21,30 @@ from litestar.security.session_auth import SessionAuth
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 REMEMBERED = 256  # paths per middleware instance (one per route), as a bound; the router gives each fixed route one path
+REMEMBERED_WITH_IDS = 4096  # paths with ids in them (a plan, a goal) per instance; cleared whole when full
 
 
 class Bypass:
     """Whether Litestar would skip a middleware (or every one of several) for this request,
-    remembered per route handler, method and path (and raw path: mounted apps are matched on it)
-    for routes without path parameters, decided afresh for the others."""
+    remembered per route handler, method and path (and raw path: mounted apps are matched on it):
+    up to REMEMBERED paths for routes without path parameters, REMEMBERED_WITH_IDS for routes
+    with them (one path per plan, goal or file: the table is emptied when full)."""
 
-    __slots__ = ("rules", "seen")
+    __slots__ = ("rules", "seen", "seen_with_ids")
 
     def __init__(self, *rules: dict[str, Any]) -> None:
         self.rules = rules  # each the keyword arguments of should_bypass_middleware, but the scope
         self.seen: dict[tuple[Any, ...], bool] = {}
+        self.seen_with_ids: dict[tuple[Any, ...], bool] = {}
 
     def __call__(self, scope: Scope) -> bool:
-        if scope.get("path_params"):  # an id or a file name in the path: too many paths to remember
-            return self._decide(scope)
+        seen, bound = (self.seen_with_ids, REMEMBERED_WITH_IDS) if scope.get("path_params") else (self.seen, REMEMBERED)
         key = (scope["type"], scope.get("method"), scope["path"], scope.get("raw_path"), id(scope.get("route_handler")))
-        skip = self.seen.get(key)
+        skip = seen.get(key)
         if skip is None:
-            if len(self.seen) >= REMEMBERED:  # only a mounted app could have this many
-                self.seen.clear()
-            skip = self.seen[key] = self._decide(scope)
+            if len(seen) >= bound:  # only a mounted app, or many records' paths, could have this many
+                seen.clear()
+            skip = seen[key] = self._decide(scope)
         return skip
 
     def _decide(self, scope: Scope) -> bool:
