@@ -13,7 +13,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.types import Message, Scope
 
-from api import csrf as csrf_tokens, openapi_docs, read_audit, security, session_cleanup, templating
+from api import csrf as csrf_tokens, openapi_docs, read_audit, security, session_cleanup, session_user, templating
 from api.bypass import LeanSessionAuth
 from api.fast_read import FastRead, first_in_stack
 from api.controllers import assessments as assessment_routes
@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exclude=["^/health$", "^/health/live$", "^/static/", "^/favicon.ico$"],
     )
     auth = LeanSessionAuth(
-        retrieve_user_handler=security.make_retrieve_user(alchemy, settings.session_max_hours * 3600),
+        retrieve_user_handler=session_user.make_retrieve_user(alchemy, settings.session_max_hours * 3600),
         session_backend_config=session_config,
         exclude=["^/health$", "^/health/live$", "^/schema", "^/static/", "^/login$", "^/s/", "^/favicon.ico$"],
     )

@@ -48,7 +48,8 @@ from api import read_audit
 from api.csrf import CSRF_COOKIE, SESSION_COOKIE, signed_for
 from api.guards import action_of
 from api.origin import OriginCheckMiddleware
-from api.security import RotatingSessionBackend, SessionRow, session_in_time, session_user
+from api.security import RotatingSessionBackend, SessionRow
+from api.session_user import session_in_time, session_user
 from api.session_model import UserSession
 from careplans import pg_async, policy, queries, rawsql, reading
 from careplans.db import reads_inline

@@ -37,7 +37,7 @@ from typing import Any, AsyncIterator
 from sqlalchemy import Engine
 
 from careplans.db import PING_IDLE_SECONDS
-from careplans.rawsql import Cursor, Prepared, notify, wrapped
+from careplans.prepared import Cursor, Prepared, notify, wrapped
 
 _BOUND: dict[int, tuple[asyncio.AbstractEventLoop, Any]] = {}  # id(engine) -> (loop, pool)
 # Reads waiting for the next pipeline, per engine (each engine's pool lives on one loop).
