@@ -190,3 +190,22 @@ def as_(app, world):
     yield _as
     for c in opened:
         c.cookies.clear()
+
+
+@pytest.fixture()
+def checkpoint_threads(monkeypatch) -> list[str]:
+    """The names of the threads careplans.rawsql.checkpoint runs in during the test (it still
+    runs): the WAL checkpoints of commits made on an event loop must run off it."""
+    import threading
+
+    from careplans import rawsql
+
+    ran: list[str] = []
+    real = rawsql.checkpoint
+
+    def watched(engine):
+        ran.append(threading.current_thread().name)
+        return real(engine)
+
+    monkeypatch.setattr(rawsql, "checkpoint", watched)
+    return ran

@@ -177,7 +177,8 @@ def test_a_session_that_read_the_plan_sees_the_new_version_after_a_check_in(engi
         db.commit()
 
 
-def test_sqlite_check_ins_commit_on_the_loop_and_checkpoint_in_a_thread(database_url, world, monkeypatch):
+def test_sqlite_check_ins_commit_on_the_loop_and_checkpoint_in_a_thread(database_url, world, monkeypatch,
+                                                                      checkpoint_threads):
     """On SQLite an ordinary check-in commits on the event loop when the write lock is free
     (no hop to the thread pool); the loop's commits never checkpoint the WAL themselves,
     every CHECKPOINT_EVERY commits one runs in a worker thread. With the lock held
@@ -189,14 +190,7 @@ def test_sqlite_check_ins_commit_on_the_loop_and_checkpoint_in_a_thread(database
     from careplans import rawsql
     from careplans.db import make_engine
 
-    ran: list[str] = []
-    real = rawsql.checkpoint
-
-    def watched(engine):
-        ran.append(threading.current_thread().name)
-        return real(engine)
-
-    monkeypatch.setattr(rawsql, "checkpoint", watched)
+    ran = checkpoint_threads
     monkeypatch.setattr(checkin_write, "CHECKPOINT_EVERY", 2)
     kw = world.viewer("keyworker_a")
     engine = make_engine(database_url)

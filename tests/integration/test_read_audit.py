@@ -103,7 +103,8 @@ def test_sqlite_read_waits_for_a_held_write_lock_then_answers_with_its_row(app, 
     assert audit.verify(db).ok
 
 
-def test_sqlite_checkpoints_run_in_a_thread_not_in_the_loops_commit(database_url, world, monkeypatch):
+def test_sqlite_checkpoints_run_in_a_thread_not_in_the_loops_commit(database_url, world, monkeypatch,
+                                                                     checkpoint_threads):
     """The loop's audit commits never checkpoint the WAL themselves (an fsync on the event
     loop); every CHECKPOINT_EVERY batches a checkpoint runs in a worker thread instead.
     (A committer of its own, on a loop of its own: no other test's connections in the way.)"""
@@ -111,16 +112,9 @@ def test_sqlite_checkpoints_run_in_a_thread_not_in_the_loops_commit(database_url
         pytest.skip("SQLite only")
     import asyncio
 
-    from careplans import audit_batch, rawsql
+    from careplans import audit_batch
 
-    ran: list[str] = []
-    real = rawsql.checkpoint
-
-    def watched(engine):
-        ran.append(threading.current_thread().name)
-        return real(engine)
-
-    monkeypatch.setattr(rawsql, "checkpoint", watched)
+    ran = checkpoint_threads
     monkeypatch.setattr(audit_batch, "CHECKPOINT_EVERY", 1)
     engine = make_engine(database_url)
     committer = GroupCommitter(engine)
