@@ -26,6 +26,7 @@ from careplans import plan_document as doc
 from careplans.models import AuditEvent, CheckIn, CheckInRecord, Plan, PlanVersion
 from careplans.services import clients, goals
 from tests.integration.test_read_path import statements, written_tables
+from tests.fresh_thread import off_the_main_thread
 
 MANY = 2000
 WRITTEN = {"plans", "plan_versions", "check_in_records", "check_ins", "audit_events", "audit_head"}
@@ -177,6 +178,7 @@ def test_a_session_that_read_the_plan_sees_the_new_version_after_a_check_in(engi
         db.commit()
 
 
+@off_the_main_thread  # its own loops; and 'no loop running here' must be true
 def test_sqlite_check_ins_commit_on_the_loop_and_checkpoint_in_a_thread(database_url, world, monkeypatch,
                                                                       checkpoint_threads):
     """On SQLite an ordinary check-in commits on the event loop when the write lock is free
@@ -232,6 +234,7 @@ def test_sqlite_check_ins_commit_on_the_loop_and_checkpoint_in_a_thread(database
         assert audit.verify(db).ok
 
 
+@off_the_main_thread  # its own loops; and 'no loop running here' must be true
 def test_sqlite_check_ins_of_one_loop_turn_commit_together_each_with_its_own_rows(database_url, world, monkeypatch):
     """Check-ins that reach the loop in the same turn are written in one transaction (one
     BEGIN IMMEDIATE), each with its own version, record, projection and audit row, answered
@@ -291,6 +294,7 @@ def test_sqlite_check_ins_of_one_loop_turn_commit_together_each_with_its_own_row
         assert audit.verify(db).ok
 
 
+@off_the_main_thread  # its own loops; and 'no loop running here' must be true
 def test_sqlite_a_checkpoint_that_cannot_start_is_never_the_check_ins_error(database_url, world, monkeypatch):
     """The check-in has committed when its checkpoint is due: if no thread can take the
     checkpoint (the loop's executor is shut down, as when the app stops), the writer still
