@@ -188,31 +188,30 @@ class RotatingSessionBackend(SQLAlchemySyncSessionBackend):
         """The session's data and user when it is live and needs no write (no touch due), read
         as `load_from_connection` reads it; None for anything else, which that method then
         handles (api.fast_read). Writes nothing."""
-        engine = self.alchemy.get_engine()
         now = dt.datetime.now(dt.timezone.utc)
+        read = await self._read_on_loop(session_id, now)
+        if read is None or read[0] is None or self._write_due(read[0], now):
+            return None
+        return self._parsed(read[0].data), read[1]
+
+    async def _read_on_loop(self, session_id: str, now: dt.datetime) -> tuple[Any, Principal | None] | None:
+        """`_read_sync` on the event loop (SQLite: no lock to wait for) or `_read_async` (PostgreSQL's
+        async driver); None where neither runs on this loop (the caller takes a thread)."""
+        engine = self.alchemy.get_engine()
         if reads_inline(engine):
-            row, principal = self._read_sync(session_id, now)
-        elif pg_async.enabled(engine):
-            row, principal = await self._read_async(session_id, now)
-        else:
-            return None
-        if row is None or self._write_due(row, now):
-            return None
-        return self._parsed(row.data), principal
+            return self._read_sync(session_id, now)
+        if pg_async.enabled(engine):
+            return await self._read_async(session_id, now)
+        return None
 
     async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
         session_id = connection.cookies.get(self.config.key)
         if not session_id or session_id == "null":
             return {}
-        engine = self.alchemy.get_engine()
-        if reads_inline(engine) or pg_async.enabled(engine):
-            # The read on the event loop (SQLite: no lock to wait for; PostgreSQL: the async
-            # driver); a due write in a thread.
-            now = dt.datetime.now(dt.timezone.utc)
-            if reads_inline(engine):
-                row, principal = self._read_sync(session_id, now)
-            else:
-                row, principal = await self._read_async(session_id, now)
+        now = dt.datetime.now(dt.timezone.utc)
+        read = await self._read_on_loop(session_id, now)
+        if read is not None:  # read on the loop; a due write in a thread
+            row, principal = read
             touched = row is not None and self._write_due(row, now)
             live = row is not None and (not touched or await async_(self._settle_sync)(session_id, row, now))
             data = row.data if live else None

@@ -38,3 +38,14 @@ def off_the_main_thread(test: Callable[..., Any]) -> Callable[..., Any]:
         return in_a_fresh_thread(lambda: test(*args, **kwargs))
 
     return wrapper
+
+
+async def wait_until(done: Callable[[], bool], seconds: float = 10.0) -> None:
+    """On a test's own loop: let it turn (work handed to threads finishing) until done() or
+    the time is up; the test's assertions then say what was missing."""
+    import asyncio
+
+    for _ in range(int(seconds / 0.05)):
+        if done():
+            return
+        await asyncio.sleep(0.05)

@@ -26,7 +26,7 @@ from careplans import plan_document as doc
 from careplans.models import AuditEvent, CheckIn, CheckInRecord, Plan, PlanVersion
 from careplans.services import clients, goals
 from tests.integration.test_read_path import statements, written_tables
-from tests.fresh_thread import off_the_main_thread
+from tests.fresh_thread import in_a_fresh_thread, off_the_main_thread, wait_until
 
 MANY = 2000
 WRITTEN = {"plans", "plan_versions", "check_in_records", "check_ins", "audit_events", "audit_head"}
@@ -213,15 +213,10 @@ def test_sqlite_check_ins_commit_on_the_loop_and_checkpoint_in_a_thread(database
             conn.execute(select(Plan.id).where(Plan.id == uuid.UUID(plan_id)))
             with pytest.raises(rawsql.Busy):
                 checkin_write.add_inline(engine, kw, plan_id, goal_id, version, 2, None)
-        for _ in range(200):
-            if len(ran) >= 2:
-                break
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: len(ran) >= 2)
 
-    worker = threading.Thread(target=lambda: asyncio.run(check_ins()), name="test-loop")
     try:
-        worker.start()
-        worker.join(30)
+        in_a_fresh_thread(lambda: asyncio.run(check_ins()))  # its own loop; what fails there fails the test
     finally:
         engine.dispose()
     assert seen["versions"] == [(v + 1, 4), (v + 2, 5), (v + 3, 6), (v + 4, 7)]

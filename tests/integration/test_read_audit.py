@@ -19,6 +19,7 @@ from careplans.db import make_engine, upgrade
 from careplans.errors import AuditUnavailable
 from careplans.models import AuditEvent
 from careplans.services import goals
+from tests.fresh_thread import in_a_fresh_thread, wait_until
 
 
 def reads_of(db, plan_id: str) -> int:
@@ -125,15 +126,10 @@ def test_sqlite_checkpoints_run_in_a_thread_not_in_the_loops_commit(database_url
         seen["loop"] = threading.current_thread().name
         for i in range(3):  # one batch each: each awaited before the next is queued
             await committer.submit_async(pending(actor, "plan.read", plan_id=world.plan_ids["a"], detail={"n": i}))
-        for _ in range(200):
-            if len(ran) >= 3:
-                break
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: len(ran) >= 3)
 
-    worker = threading.Thread(target=lambda: asyncio.run(reads()), name="test-loop")
     try:
-        worker.start()
-        worker.join(30)
+        in_a_fresh_thread(lambda: asyncio.run(reads()))  # its own loop; what fails there fails the test
     finally:
         committer.stop()
         engine.dispose()
